@@ -1,0 +1,176 @@
+"""Syntax tree to checked policy: declarations, names, types and lint rules.
+
+`analyze` reports every problem it can find in one pass, and builds the checked policy only when
+none of them is an error.
+"""
+
+from __future__ import annotations
+
+from stagelang.analysis import lint, types
+from stagelang.analysis.declarations import Declarations, collect
+from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Segment, Stage
+from stagelang.analysis.typecheck import TypeChecker
+from stagelang.diagnostics import Diagnostic, Span
+from stagelang.syntax import nodes
+
+__all__ = ["CheckedPolicy", "Criterion", "Field", "Segment", "Stage", "analyze"]
+
+
+def analyze(tree: nodes.PolicyFile) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
+    """Check a parsed policy: the checked policy (None if there are errors) and diagnostics."""
+    declarations = collect(tree)
+    checker = TypeChecker(declarations)
+
+    for segment in declarations.segments.values():
+        checker.condition(segment.condition)
+    for stage in declarations.stages:
+        for clause in stage.clauses:
+            if clause.segment is not None:
+                checker.segment(clause.segment, clause.segment_span)
+            checker.condition(clause.condition)
+
+    declarations.diagnostics.extend(lint.stage_without_exit(declarations))
+    declarations.diagnostics.extend(lint.unused_field(declarations, checker))
+    declarations.diagnostics.extend(lint.unused_segment(declarations, checker))
+
+    diagnostics = sorted(declarations.diagnostics, key=_position)
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    return _build(tree, declarations, checker), diagnostics
+
+
+def _position(diagnostic: Diagnostic) -> tuple[int, int, str]:
+    return (diagnostic.span.line, diagnostic.span.column, diagnostic.code)
+
+
+def _build(
+    tree: nodes.PolicyFile, declarations: Declarations, checker: TypeChecker
+) -> CheckedPolicy:
+    assert declarations.stage_field is not None
+    stages = tuple(
+        _stage(decl, rank, tree.source) for rank, decl in enumerate(declarations.stages)
+    )
+    required = tuple(
+        _required(field, stages[0].name, checker)
+        for field in declarations.fields.values()
+        if field.required
+    )
+    first = stages[0]
+    stages = (
+        Stage(first.name, 0, first.label, first.values, required + first.entry, first.exit,
+              first.span),
+        *stages[1:],
+    )
+    return CheckedPolicy(
+        name=declarations.name or _stem(tree.file),
+        file=tree.file,
+        source=tree.source,
+        fields=dict(declarations.fields),
+        stage_field=declarations.stage_field,
+        id_field=declarations.id_field,
+        segments={
+            name: Segment(name, decl.condition, decl.span)
+            for name, decl in declarations.segments.items()
+        },
+        stages=stages,
+        types=checker.types,
+    )
+
+
+def _stage(decl: nodes.StageDecl, rank: int, source: str) -> Stage:
+    entry: list[Criterion] = []
+    exits: list[Criterion] = []
+    for clause in decl.clauses:
+        target = exits if clause.kind == "exit" else entry
+        for part in conjuncts(clause.condition):
+            target.append(
+                Criterion(
+                    stage=decl.name,
+                    kind=clause.kind,
+                    condition=part,
+                    text=source_text(source, part.span),
+                    span=part.span,
+                    segment=clause.segment,
+                    fields=fields_read(part),
+                )
+            )
+    return Stage(
+        name=decl.name,
+        rank=rank,
+        label=decl.label,
+        values=tuple(decl.values) or (decl.name,),
+        entry=tuple(entry),
+        exit=tuple(exits),
+        span=decl.span,
+    )
+
+
+def _required(field: Field, stage: str, checker: TypeChecker) -> Criterion:
+    """`required` on a field is a criterion every record meets, whatever its stage."""
+    operand = nodes.Name(field.name, span=field.span)
+    condition = nodes.IsSet(operand, span=field.span)
+    checker.types[id(operand)] = field.type
+    checker.types[id(condition)] = types.BOOL
+    return Criterion(
+        stage=stage,
+        kind="required",
+        condition=condition,
+        text=f"{field.name} is set",
+        span=field.span,
+        fields=(field.name,),
+    )
+
+
+def conjuncts(expr: nodes.Expr) -> list[nodes.Expr]:
+    """The top-level `and` parts of a condition, each a criterion of its own."""
+    if isinstance(expr, nodes.Logical) and expr.operator == "and":
+        return [part for operand in expr.operands for part in conjuncts(operand)]
+    return [expr]
+
+
+def fields_read(expr: nodes.Expr) -> tuple[str, ...]:
+    """The fields an expression reads, in the order they are written, each once."""
+    seen: dict[str, None] = {}
+    _walk_names(expr, seen)
+    return tuple(seen)
+
+
+def _walk_names(expr: nodes.Expr, seen: dict[str, None]) -> None:
+    if isinstance(expr, nodes.Name):
+        seen.setdefault(expr.name)
+        return
+    for child in children(expr):
+        _walk_names(child, seen)
+
+
+def children(expr: nodes.Expr) -> list[nodes.Expr]:
+    """The sub-expressions of an expression."""
+    if isinstance(expr, (nodes.Count,)):
+        return [expr.argument]
+    if isinstance(expr, nodes.ListLiteral):
+        return list(expr.items)
+    if isinstance(expr, (nodes.Negate, nodes.Not, nodes.IsSet)):
+        return [expr.operand]
+    if isinstance(expr, (nodes.Arithmetic, nodes.Compare)):
+        return [expr.left, expr.right]
+    if isinstance(expr, nodes.Logical):
+        return list(expr.operands)
+    return []
+
+
+def source_text(source: str, span: Span) -> str:
+    """The source text under a span, on one line with its inner line breaks folded."""
+    lines = source.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return ""
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    parts = [lines[span.line - 1][span.column - 1 :]]
+    parts.extend(lines[span.line : span.end_line - 1])
+    parts.append(lines[span.end_line - 1][: span.end_column - 1])
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
+def _stem(file: str) -> str:
+    name = file.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name

@@ -1,0 +1,98 @@
+"""The checked policy: names resolved, types known, criteria split out of their clauses.
+
+This is what every backend consumes (the Python compiler, the reference interpreter, and later
+the SQL compiler). It is built only by `stagelang.analysis.analyze`, and only from a policy
+with no errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stagelang.analysis.types import Type
+from stagelang.diagnostics import Span
+from stagelang.syntax import nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A declared field: its type, the export column it reads, and its role if any."""
+
+    name: str
+    type: Type
+    column: str
+    required: bool = False
+    separator: str = ";"
+    role: str | None = None  # "id", "stage" or None
+    span: Span = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A named group of records, such as Japan: those for which `condition` is true."""
+
+    name: str
+    condition: nodes.Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One condition a record must meet: a top-level `and` part of a requires or exit clause.
+
+    Splitting clauses at their top-level `and` lets a verdict say which part failed:
+    "decision_makers" rather than the whole "need AND process AND decision_makers".
+    """
+
+    stage: str
+    kind: str  # "requires" or "exit"
+    condition: nodes.Expr
+    text: str
+    span: Span
+    segment: str | None = None
+    fields: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """How a person would say the criterion: `japan requires engaged_sessions >= 3`."""
+        if self.kind == "exit":
+            return f"{self.stage} exit when {self.text}"
+        prefix = f"{self.stage} in {self.segment}" if self.segment else self.stage
+        return f"{prefix} requires {self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A stage on the ladder, with its entry and exit criteria."""
+
+    name: str
+    rank: int
+    label: str | None
+    values: tuple[str, ...]
+    entry: tuple[Criterion, ...]
+    exit: tuple[Criterion, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CheckedPolicy:
+    """A policy whose names and types all check; the input of every backend."""
+
+    name: str
+    file: str
+    source: str
+    fields: dict[str, Field]
+    stage_field: str
+    id_field: str | None
+    segments: dict[str, Segment]
+    stages: tuple[Stage, ...]
+    types: dict[int, Type] = field(repr=False)
+
+    def type_of(self, expr: nodes.Expr) -> Type:
+        """The type the analysis gave to an expression of this policy."""
+        return self.types[id(expr)]
+
+    def stage_named(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Checked policy to predicates: the Python code generator and the reference interpreter."""

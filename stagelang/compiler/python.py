@@ -1,0 +1,397 @@
+"""Checked policy to Python predicates, by generating the source of one function per question.
+
+Why generated source rather than composed closures: a flat function with one `if` per criterion
+runs at the speed of a handwritten checker, while closures pay a Python call per node.
+
+Safety: the generated text is built only from the checked tree. Field names and text constants
+are written with `repr`, which always yields a Python string literal; every other constant
+(decimals, dates, durations, lists) is passed in as a named value, never spelled as source.
+Nothing a policy author writes becomes code.
+
+Three-valued logic without the cost: each condition compiles twice, to an expression that is
+truthy exactly when the condition is True (`_true`), and one that is truthy exactly when it is
+False (`_false`); `not` swaps them. A missing value makes both falsy, which is unknown. A value
+of the wrong type makes the generated code raise, and the caller then falls back to the
+interpreter, which reports it properly; so the fast path never needs to check types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stagelang.analysis import types
+from stagelang.analysis.model import CheckedPolicy, Criterion, Stage
+from stagelang.compiler import runtime
+from stagelang.errors import StagelangError
+from stagelang.syntax import nodes
+
+_INVERSE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_FUNCTIONS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+# Exceptions that mean "a value of an unexpected type reached the fast path".
+FALLBACK_ERRORS = (TypeError, AttributeError, ValueError, ArithmeticError)
+
+
+@dataclass
+class _Source:
+    """The function being generated: its lines and the constants it refers to by name."""
+
+    constants: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    counter: int = 0
+
+    def temp(self) -> str:
+        self.counter += 1
+        return f"_v{self.counter}"
+
+    def constant(self, value: Any) -> str:
+        name = f"_k{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def emit(self, line: str, indent: int = 2) -> None:
+        self.lines.append("    " * indent + line)
+
+
+class _Expressions:
+    """Writes conditions and values of one policy as Python expressions."""
+
+    def __init__(self, policy: CheckedPolicy, source: _Source) -> None:
+        self.policy = policy
+        self.source = source
+
+    def literal(self, value: Any) -> str:
+        if isinstance(value, bool) or value is None:
+            return repr(value)
+        if isinstance(value, (int, str)):
+            return repr(value)  # always a plain literal: digits, or a quoted and escaped string
+        return self.source.constant(value)
+
+    def read(self, name: str) -> str:
+        return f"r.get({name!r})"
+
+    # Conditions
+
+    def true(self, expr: nodes.Expr) -> str:
+        """Python text that is truthy exactly when the condition is True."""
+        return self._condition(expr, want=True)
+
+    def false(self, expr: nodes.Expr) -> str:
+        """Python text that is truthy exactly when the condition is False."""
+        return self._condition(expr, want=False)
+
+    def _condition(self, expr: nodes.Expr, want: bool) -> str:
+        if isinstance(expr, nodes.Logical):
+            joiner = " and " if (expr.operator == "and") == want else " or "
+            parts = [self._condition(operand, want) for operand in expr.operands]
+            return "(" + joiner.join(parts) + ")"
+        if isinstance(expr, nodes.Not):
+            return self._condition(expr.operand, not want)
+        if isinstance(expr, nodes.IsSet):
+            is_set = self._is_set(expr.operand)
+            return is_set if want != expr.negated else f"(not {is_set})"
+        if isinstance(expr, nodes.Compare):
+            return self._compare(expr, want)
+        if isinstance(expr, nodes.Name):
+            if self.policy.type_of(expr) == types.BOOL:
+                return f"({self.read(expr.name)} is {want})"
+            return self._is_set(expr) if want else f"(not {self._is_set(expr)})"
+        if isinstance(expr, nodes.Literal) and isinstance(expr.value, bool):
+            return repr(expr.value == want)
+        raise TypeError(f"not a condition: {expr!r}")
+
+    def _is_set(self, expr: nodes.Expr) -> str:
+        if isinstance(expr, nodes.Name):
+            kind = self.policy.type_of(expr)
+            if kind.is_list or kind == types.STRING:
+                return f"{self.read(expr.name)}"  # empty text, empty lists and None are falsy
+            temp = self.source.temp()
+            return f"(({temp} := {self.read(expr.name)}) is not None and {temp} != '')"
+        return f"({self.value(expr)} is not None)"
+
+    def _compare(self, expr: nodes.Compare, want: bool) -> str:
+        op = expr.operator
+        if want and op == "==" and _is_present_literal(expr.right) and not self._mixed(expr):
+            # Nothing missing equals a constant, so the missing checks can be left out.
+            constant = self.literal(expr.right.value)  # type: ignore[union-attr]
+            return f"({self._operand_text(expr.left)} == {constant})"
+
+        # An ordering comparison with empty text raises TypeError, which sends the record to
+        # the interpreter; only the equality family must rule out empty text itself.
+        ordering = op in ("<", "<=", ">", ">=")
+        left, left_checks = self._operand(expr.left, ordering)
+        right, right_checks = self._operand(expr.right, ordering)
+        checks = left_checks + right_checks
+        test = self._test(expr, left, right, want)
+        return "(" + " and ".join([*checks, test]) + ")"
+
+    def _test(self, expr: nodes.Compare, left: str, right: str, want: bool) -> str:
+        op = expr.operator
+        if op in ("in", "not in"):
+            positive = (op == "in") == want
+            return f"{left} {'in' if positive else 'not in'} {right}"
+        if op == "contains":
+            return f"{right} {'in' if want else 'not in'} {left}"
+        written = op if want else _INVERSE[op]
+        if self._mixed(expr):
+            function = self.source.constant(_FUNCTIONS[written])
+            align = self.source.constant(runtime.align_dates)
+            return f"{function}(*{align}({left}, {right}))"
+        return f"{left} {written} {right}"
+
+    def _mixed(self, expr: nodes.Compare) -> bool:
+        """Whether a comparison sets a date against a datetime."""
+        sides = {self.policy.type_of(expr.left), self.policy.type_of(expr.right)}
+        return sides == {types.DATE, types.DATETIME}
+
+    def _operand(self, expr: nodes.Expr, ordering: bool) -> tuple[str, list[str]]:
+        """The text to use for an operand, and the checks that it is not missing."""
+        if isinstance(expr, nodes.Literal):
+            return self.literal(expr.value), []
+        if isinstance(expr, nodes.ListLiteral):
+            items = frozenset(item.value for item in expr.items)  # type: ignore[union-attr]
+            return self.source.constant(items), []
+        if isinstance(expr, nodes.Count):
+            return self.value(expr), []  # a count is never missing
+        temp = self.source.temp()
+        if isinstance(expr, nodes.Name):
+            kind = self.policy.type_of(expr)
+            assign = f"({temp} := {self.read(expr.name)})"
+            if kind.is_list or kind == types.STRING:
+                return temp, [assign]  # empty text and empty lists are falsy: missing
+            if ordering:
+                return temp, [f"{assign} is not None"]
+            return temp, [f"{assign} is not None", f"{temp} != ''"]
+        return temp, [f"({temp} := {self.value(expr)}) is not None"]
+
+    def _operand_text(self, expr: nodes.Expr) -> str:
+        if isinstance(expr, nodes.Name):
+            return self.read(expr.name)
+        return self.value(expr)
+
+    # Values
+
+    def value(self, expr: nodes.Expr) -> str:
+        """Python text for a value, None when it is missing."""
+        if isinstance(expr, nodes.Literal):
+            return self.literal(expr.value)
+        if isinstance(expr, nodes.Name):
+            return f"{self.source.constant(runtime.known)}({self.read(expr.name)})"
+        if isinstance(expr, nodes.Today):
+            return "today"
+        if isinstance(expr, nodes.Count):
+            if isinstance(expr.argument, nodes.Name):
+                temp = self.source.temp()
+                return f"(len({temp}) if ({temp} := {self.read(expr.argument.name)}) else 0)"
+            return f"{self.source.constant(runtime.count)}({self.value(expr.argument)})"
+        if isinstance(expr, nodes.Negate):
+            return f"{self.source.constant(runtime.negate)}({self.value(expr.operand)})"
+        if isinstance(expr, nodes.Arithmetic):
+            combine = runtime.add if expr.operator == "+" else runtime.subtract
+            name = self.source.constant(combine)
+            return f"{name}({self.value(expr.left)}, {self.value(expr.right)})"
+        if isinstance(expr, nodes.ListLiteral):
+            return self.source.constant([item.value for item in expr.items])  # type: ignore[union-attr]
+        # A condition used as a value (`(a > 1) == true`): True, False or None for unknown.
+        return f"(True if {self.true(expr)} else (False if {self.false(expr)} else None))"
+
+
+def _is_present_literal(expr: nodes.Expr) -> bool:
+    return isinstance(expr, nodes.Literal) and not runtime.is_missing(expr.value)
+
+
+# The generated functions ---------------------------------------------------------------------
+
+Checker = Callable[..., Any]
+
+
+def compile_checker(
+    policy: CheckedPolicy,
+    stage_ranks: dict[str, int],
+    conforming: Sequence[Any],
+    not_conforming: Callable[[Any, int, dt.date | None], Any],
+    fallback: Callable[[Any, dt.date | None], Any],
+) -> Checker:
+    """Compile `check(record, today=None)` for a policy.
+
+    It returns `conforming[rank]` for a record that meets every criterion of its stage,
+    `not_conforming(record, rank, today)` for one that does not, and hands the record to
+    `fallback(record, today)` when its stage value is not one of `stage_ranks` exactly or a
+    value of an unexpected type is met.
+    """
+    source = _Source()
+    write = _Expressions(policy, source)
+    uses_today = _uses_today(policy)
+    source.emit("def check(r, today=None):", 0)
+    source.emit("try:", 1)
+    source.emit(f"rank = _ranks.get(r.get({policy.stage_field!r}))")
+    source.emit("if rank is None:")
+    source.emit("return _fallback(r, today)", 3)
+    if uses_today:
+        source.emit("if today is None:")
+        source.emit("today = _today()", 3)
+
+    segments_done: set[str] = set()
+    last = len(policy.stages) - 1
+    for stage in policy.stages:
+        fail = "return _not_conforming(r, rank, today)"
+        if stage.rank > 0:
+            previous = policy.stages[stage.rank - 1]
+            for criterion in previous.exit:
+                if _implied_by_entry(criterion, stage):
+                    continue
+                _emit_criterion(source, write, policy, criterion, fail, segments_done)
+        for criterion in stage.entry:
+            _emit_criterion(source, write, policy, criterion, fail, segments_done)
+        if stage.rank < last:
+            source.emit(f"if rank == {stage.rank}:")
+            source.emit(f"return _conforming[{stage.rank}]", 3)
+    source.emit(f"return _conforming[{last}]")
+    _emit_fallback(source)
+
+    namespace = {
+        "_ranks": dict(stage_ranks),
+        "_conforming": tuple(conforming),
+        "_not_conforming": not_conforming,
+        "_fallback": fallback,
+        "_today": runtime.today_utc,
+        **_fallback_namespace(),
+    }
+    return _build(source, namespace, "check")
+
+
+def compile_qualifier(
+    policy: CheckedPolicy, fallback: Callable[[Any, dt.date | None], Any]
+) -> Checker:
+    """Compile `qualify(record, today=None)`: the highest stage whose criteria all hold.
+
+    It returns the stage's name, or None when even the first stage's criteria do not hold.
+    """
+    source = _Source()
+    write = _Expressions(policy, source)
+    source.emit("def qualify(r, today=None):", 0)
+    source.emit("try:", 1)
+    if _uses_today(policy):
+        source.emit("if today is None:")
+        source.emit("today = _today()", 3)
+    segments_done: set[str] = set()
+    for stage in policy.stages:
+        if stage.rank > 0:
+            previous = policy.stages[stage.rank - 1]
+            stay = f"return {previous.name!r}"
+            for criterion in previous.exit:
+                if _implied_by_entry(criterion, stage):
+                    continue
+                _emit_criterion(source, write, policy, criterion, stay, segments_done)
+        else:
+            stay = "return None"
+        for criterion in stage.entry:
+            _emit_criterion(source, write, policy, criterion, stay, segments_done)
+    source.emit(f"return {policy.stages[-1].name!r}")
+    _emit_fallback(source)
+    namespace = {"_fallback": fallback, "_today": runtime.today_utc, **_fallback_namespace()}
+    return _build(source, namespace, "qualify")
+
+
+def _emit_criterion(
+    source: _Source,
+    write: _Expressions,
+    policy: CheckedPolicy,
+    criterion: Criterion,
+    fail: str,
+    segments_done: set[str],
+) -> None:
+    test = f"not {write.true(criterion.condition)}"
+    if criterion.segment is not None:
+        flag = f"_in_{_segment_slot(policy, criterion.segment)}"
+        if criterion.segment not in segments_done:
+            segment = policy.segments[criterion.segment]
+            source.emit(f"{flag} = {write.true(segment.condition)}")
+            segments_done.add(criterion.segment)
+        test = f"{flag} and {test}"
+    source.emit(f"if {test}:")
+    source.emit(fail, 3)
+
+
+def _segment_slot(policy: CheckedPolicy, segment: str) -> int:
+    # Segment names may be any Unicode word; the generated code names them by position.
+    return list(policy.segments).index(segment)
+
+
+def _implied_by_entry(exit_criterion: Criterion, next_stage: Stage) -> bool:
+    """Whether the next stage's base entry criteria already guarantee this exit criterion.
+
+    Checking it again would only cost time: a record at the next stage or beyond must meet
+    those entry criteria anyway, and one that fails them fails with or without this check.
+    """
+    condition = exit_criterion.condition
+    base = [c.condition for c in next_stage.entry if c.segment is None and c.kind == "requires"]
+    if any(condition == entry for entry in base):
+        return True
+    if isinstance(condition, nodes.IsSet) and not condition.negated:
+        operand = condition.operand
+        if isinstance(operand, nodes.Name):
+            return any(_requires_known(entry, operand.name) for entry in base)
+    return False
+
+
+def _requires_known(condition: nodes.Expr, name: str) -> bool:
+    """Whether `condition` can only be True when field `name` is set."""
+    if isinstance(condition, nodes.Name):
+        return condition.name == name
+    if isinstance(condition, nodes.IsSet):
+        return not condition.negated and condition.operand == nodes.Name(name)
+    if isinstance(condition, nodes.Compare):
+        return nodes.Name(name) in (condition.left, condition.right)
+    return False
+
+
+def _uses_today(policy: CheckedPolicy) -> bool:
+    expressions: list[nodes.Expr] = [s.condition for s in policy.segments.values()]
+    for stage in policy.stages:
+        expressions.extend(c.condition for c in (*stage.entry, *stage.exit))
+    return any(_mentions_today(expr) for expr in expressions)
+
+
+def _mentions_today(expr: nodes.Expr) -> bool:
+    from stagelang.analysis import children
+
+    if isinstance(expr, nodes.Today):
+        return True
+    return any(_mentions_today(child) for child in children(expr))
+
+
+def _emit_fallback(source: _Source) -> None:
+    # A StagelangError comes from the fallback itself (a record it rejects): let it through.
+    source.emit("except _StagelangError:", 1)
+    source.emit("raise")
+    names = ", ".join(f"_error{i}" for i in range(len(FALLBACK_ERRORS)))
+    source.emit(f"except ({names}):", 1)
+    source.emit("return _fallback(r, today)")
+
+
+def _fallback_namespace() -> dict[str, Any]:
+    errors: dict[str, Any] = {f"_error{i}": error for i, error in enumerate(FALLBACK_ERRORS)}
+    return {"_StagelangError": StagelangError, **errors}
+
+
+def _build(source: _Source, namespace: dict[str, Any], name: str) -> Checker:
+    text = "\n".join(source.lines) + "\n"
+    scope: dict[str, Any] = {"__builtins__": {"bool": bool, "len": len}, **namespace, **source.constants}
+    code = compile(text, f"<stagelang {name}>", "exec")
+    exec(code, scope)  # the text above comes from the checked tree only; see the module doc
+    function: Checker = scope[name]
+    function.__stagelang_source__ = text  # type: ignore[attr-defined]
+    return function
+

@@ -1,0 +1,258 @@
+"""The Python API: load a policy, then check records against it.
+
+    >>> import stagelang
+    >>> policy = stagelang.loads('''
+    ... id field record_id
+    ... stage field lifecycle_stage
+    ... field engaged_sessions: int
+    ... stage Subscriber
+    ...   exit when engaged_sessions >= 1
+    ... stage MQL requires engaged_sessions >= 3
+    ... ''')
+    >>> policy.check({"lifecycle_stage": "mql", "engaged_sessions": 5}).conforms
+    True
+    >>> print(policy.check({"lifecycle_stage": "mql", "engaged_sessions": 2}).unmet[0])
+    MQL requires engaged_sessions >= 3, but engaged_sessions = 2
+    >>> policy.qualify({"engaged_sessions": 2})
+    'Subscriber'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from stagelang.analysis import analyze
+from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Stage
+from stagelang.compiler import runtime
+from stagelang.compiler.interpreter import Interpreter
+from stagelang.compiler.python import compile_checker, compile_qualifier
+from stagelang.diagnostics import Diagnostic
+from stagelang.errors import PolicyError, PolicyFileError, RecordError
+from stagelang.records.typed import value_fits, wrong_type_message
+from stagelang.syntax import parse
+from stagelang.verdicts import Unmet, Verdict
+
+Record = Mapping[str, Any]
+
+
+def loads(text: str, file: str = "<string>") -> Policy:
+    """Parse, check and compile policy text. Raises PolicyError listing every problem."""
+    policy, diagnostics = check_source(text, file)
+    if policy is None:
+        raise PolicyError(diagnostics)
+    return Policy(policy, [d for d in diagnostics if not d.is_error])
+
+
+def load(path: str | os.PathLike[str]) -> Policy:
+    """Read, check and compile a policy file. Raises PolicyFileError if it cannot be read."""
+    return loads(read_policy_text(path), os.fspath(path))
+
+
+def check_source(text: str, file: str = "<string>") -> tuple[CheckedPolicy | None, list[Diagnostic]]:
+    """Parse and analyse policy text without raising: the checked policy and every diagnostic."""
+    tree, diagnostics = parse(text, file)
+    if tree is None:
+        return None, diagnostics
+    return analyze(tree)
+
+
+def read_policy_text(path: str | os.PathLike[str]) -> str:
+    """A policy file's text: UTF-8, with or without a byte order mark."""
+    try:
+        data = open(path, "rb").read()
+    except OSError as error:
+        raise PolicyFileError(f"{os.fspath(path)}: cannot read the file: {error.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise PolicyFileError(
+            f"{os.fspath(path)}:{line}: the file is not UTF-8 text (byte {error.start + 1}); "
+            "save policy files as UTF-8"
+        ) from None
+
+
+class Policy:
+    """A checked, compiled policy: ask it whether records conform to their stage."""
+
+    def __init__(self, checked: CheckedPolicy, warnings: list[Diagnostic] | None = None) -> None:
+        self.checked = checked
+        self.warnings = list(warnings or [])
+        self._interpreter = Interpreter(checked)
+        self._ranks = {name: stage.rank for stage in checked.stages for name in _spellings(stage)}
+        self._conforming = tuple(Verdict(stage.name, True) for stage in checked.stages)
+        self._check = compile_checker(
+            checked, self._ranks, self._conforming, self._not_conforming, self._fallback
+        )
+        self._qualify = compile_qualifier(checked, self._qualify_slowly)
+
+    # What the policy declares
+
+    @property
+    def name(self) -> str:
+        return self.checked.name
+
+    @property
+    def file(self) -> str:
+        return self.checked.file
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stage names, in ladder order."""
+        return tuple(stage.name for stage in self.checked.stages)
+
+    @property
+    def fields(self) -> Mapping[str, Field]:
+        return self.checked.fields
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(self.checked.segments)
+
+    def stage_for(self, value: Any) -> str | None:
+        """The stage a CRM stage value means (matched ignoring case and spaces), or None."""
+        rank = self._rank_of(value)
+        return None if rank is None else self.checked.stages[rank].name
+
+    # Checking records
+
+    def check(self, record: Record, *, today: dt.date | None = None) -> Verdict:
+        """Whether a record meets every criterion of its stage and the stages below it.
+
+        `record` maps field names to typed values (bool, int, Decimal or float, str, date,
+        datetime, list); None, empty text and empty lists are missing. `today` is the date
+        `today` means in the policy (default: the current date in UTC). A value of the wrong
+        type for its field raises RecordError.
+        """
+        return self._check(record, today)  # type: ignore[no-any-return]
+
+    def qualify(self, record: Record, *, today: dt.date | None = None) -> str | None:
+        """The highest stage whose criteria, and those of every stage below, the record meets.
+
+        None when it does not meet even the first stage's criteria. The record's own stage
+        value is not consulted.
+        """
+        return self._qualify(record, today)  # type: ignore[no-any-return]
+
+    def segments_of(self, record: Record, *, today: dt.date | None = None) -> tuple[str, ...]:
+        """The segments a record belongs to (those whose condition is true for it)."""
+        day = today or runtime.today_utc()
+        self.validate(record)
+        return tuple(
+            name
+            for name, segment in self.checked.segments.items()
+            if self._interpreter.truth(segment.condition, record, day) is True
+        )
+
+    def explain(self, record: Record, *, today: dt.date | None = None) -> tuple[Unmet, ...]:
+        """Every criterion the record does not meet at its stage, lowest stage first."""
+        return self.check(record, today=today).unmet
+
+    def validate(self, record: Record) -> None:
+        """Raise RecordError if a field of the record holds a value of the wrong Python type.
+
+        `check` does not do this for every record, because it would cost more than the check
+        itself: the compiled checker trusts the types, and only a record that fails, or that
+        makes it stumble, is looked at closely. Call this on records you did not build with
+        the declared types.
+        """
+        if not isinstance(record, Mapping):
+            raise RecordError(
+                f"a record must be a mapping of field names to values, not {type(record).__name__}"
+            )
+        for name, field in self.checked.fields.items():
+            value = record.get(name)
+            if not value_fits(value, field.type):
+                raise RecordError(wrong_type_message(name, value, field.type), name)
+
+    # The slow path: everything the compiled checker hands back
+
+    def _not_conforming(self, record: Record, rank: int, today: dt.date | None) -> Verdict:
+        snapshot = dict(record)  # the caller may reuse its mapping before reading the verdict
+        day = today or runtime.today_utc()
+
+        def explain() -> tuple[Unmet, ...]:
+            self.validate(snapshot)
+            return self._unmet(snapshot, rank, day)
+
+        return Verdict(self.checked.stages[rank].name, False, unmet=None, explain=explain)
+
+    def _fallback(self, record: Record, today: dt.date | None) -> Verdict:
+        self.validate(record)
+        value = record.get(self.checked.stage_field)
+        rank = self._rank_of(value)
+        if rank is None:
+            return self._unknown_stage(value)
+        day = today or runtime.today_utc()
+        unmet = self._unmet(record, rank, day)
+        if not unmet:
+            return self._conforming[rank]
+        return Verdict(self.checked.stages[rank].name, False, unmet=unmet)
+
+    def _qualify_slowly(self, record: Record, today: dt.date | None) -> str | None:
+        self.validate(record)
+        day = today or runtime.today_utc()
+        reached: str | None = None
+        for stage in self.checked.stages:
+            if any(self._fails(c, record, day) for c in stage.entry):
+                return reached
+            reached = stage.name
+            if any(self._fails(c, record, day) for c in stage.exit):
+                return reached
+        return reached
+
+    def _unknown_stage(self, value: Any) -> Verdict:
+        field = self.checked.stage_field
+        if runtime.is_missing(value):
+            problem = f"{field} is missing, so the record has no stage to check"
+        else:
+            known = ", ".join(self.stages)
+            problem = f'{field} = "{value}" is not a stage of this policy (stages: {known})'
+        return Verdict(None, False, problem=problem)
+
+    def _unmet(self, record: Record, rank: int, today: dt.date) -> tuple[Unmet, ...]:
+        found: list[Unmet] = []
+        for stage in self.checked.stages[: rank + 1]:
+            criteria = stage.entry + (stage.exit if stage.rank < rank else ())
+            for criterion in criteria:
+                if not self._applies(criterion, record, today):
+                    continue
+                outcome = self._interpreter.truth(criterion.condition, record, today)
+                if outcome is not True:
+                    values = {name: runtime.known(record.get(name)) for name in criterion.fields}
+                    found.append(Unmet(criterion, values, outcome))
+        return tuple(found)
+
+    def _fails(self, criterion: Criterion, record: Record, today: dt.date) -> bool:
+        if not self._applies(criterion, record, today):
+            return False
+        return self._interpreter.truth(criterion.condition, record, today) is not True
+
+    def _applies(self, criterion: Criterion, record: Record, today: dt.date) -> bool:
+        if criterion.segment is None:
+            return True
+        segment = self.checked.segments[criterion.segment]
+        return self._interpreter.truth(segment.condition, record, today) is True
+
+    def _rank_of(self, value: Any) -> int | None:
+        if not isinstance(value, str):
+            return None
+        rank = self._ranks.get(value)
+        if rank is None:
+            rank = self._ranks.get(value.strip().casefold())
+        return rank
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name!r}: {' > '.join(self.stages)}>"
+
+
+def _spellings(stage: Stage) -> set[str]:
+    """The stage values matched without any normalising: as written, and common casings."""
+    spellings: set[str] = set()
+    for value in stage.values:
+        spellings.update({value, value.casefold(), value.upper(), value.title(), value.strip()})
+    spellings.update(value.strip().casefold() for value in stage.values)
+    return spellings

@@ -1,0 +1,62 @@
+"""The catalogue of rule codes: stable names for every problem stagelang reports about a policy.
+
+Codes never change meaning once published; a retired rule keeps its number. Families:
+SL0xx syntax, SL1xx names and declarations, SL2xx types, SL3xx lint (style and likely mistakes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stagelang.diagnostics import Diagnostic, Severity, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+    @property
+    def help_url(self) -> str:
+        return f"docs/language.md#{self.code.lower()}"
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule("SL001", "syntax-error", _E, "The text does not follow the language's grammar."),
+        Rule("SL002", "bad-literal", _E, "A constant is malformed, such as a date not on the calendar."),
+        Rule("SL101", "unknown-field", _E, "An expression names a field that is not declared."),
+        Rule("SL102", "unknown-segment", _E, "An overlay names a segment that is not declared."),
+        Rule("SL103", "unknown-type", _E, "A field is declared with a type stagelang does not know."),
+        Rule("SL104", "duplicate-declaration", _E, "A name or setting is declared twice."),
+        Rule("SL105", "stage-value-claimed-twice", _E, "Two stages claim the same CRM value."),
+        Rule("SL106", "missing-stage-field", _E, "The policy does not say which field holds the stage."),
+        Rule("SL107", "missing-id-field", _W, "The policy does not say which field holds the record id."),
+        Rule("SL108", "no-stages", _E, "The policy declares no stages."),
+        Rule("SL201", "type-mismatch", _E, "Two sides of a comparison have types that cannot be compared."),
+        Rule("SL202", "not-a-condition", _E, "A value that is not true/false is used as a condition."),
+        Rule("SL203", "operator-type", _E, "An operator is applied to a type it does not work on."),
+        Rule("SL204", "mixed-list", _E, "A list literal mixes types."),
+        Rule("SL301", "stage-without-exit", _W, "A stage before the last has no exit criterion."),
+        Rule("SL302", "unused-field", _W, "A declared field is never used."),
+        Rule("SL303", "unused-segment", _W, "A declared segment is never used."),
+    )
+}
+
+
+def diagnose(
+    code: str,
+    message: str,
+    span: Span,
+    file: str,
+    *,
+    help: str | None = None,
+    label: str | None = None,
+) -> Diagnostic:
+    """A diagnostic for `code`, at the severity the catalogue gives it."""
+    return Diagnostic(code, RULES[code].severity, message, span, file, help=help, label=label)
