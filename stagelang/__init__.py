@@ -1,9 +1,9 @@
 """stagelang: executable definitions of lifecycle stages for revenue operations.
 
-    >>> import stagelang
-    >>> policy = stagelang.load("policies/japan.stage")      # doctest: +SKIP
-    >>> policy.check({"lifecycle_stage": "mql", "icp_fit": True}).conforms  # doctest: +SKIP
-    False
+>>> import stagelang
+>>> policy = stagelang.load("policies/japan.stage")      # doctest: +SKIP
+>>> policy.check({"lifecycle_stage": "mql", "icp_fit": True}).conforms  # doctest: +SKIP
+False
 """
 
 from stagelang.diagnostics import Diagnostic, Severity, Span

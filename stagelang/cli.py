@@ -73,8 +73,9 @@ def lint(paths: tuple[str, ...], output_format: str, fail_on: str, color: bool |
     """
     report = lint_paths(paths)
     if output_format == "json":
-        click.echo(json.dumps([d.to_dict() for d in report.diagnostics], ensure_ascii=False,
-                              indent=2))
+        click.echo(
+            json.dumps([d.to_dict() for d in report.diagnostics], ensure_ascii=False, indent=2)
+        )
     else:
         use_color = sys.stdout.isatty() if color is None else color
         _print_text_report(report, use_color)

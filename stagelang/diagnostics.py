@@ -111,7 +111,9 @@ def render(diagnostic: Diagnostic, source: str | None, *, color: bool = False) -
         bar = paint("|", "blue")
         lines.append(f"{gutter} {bar}")
         lines.append(f"{paint(str(span.line), 'blue')} {bar} {source_line}")
-        lines.append(f"{gutter} {bar} {_underline(source_line, span, diagnostic.label, paint, tone)}")
+        lines.append(
+            f"{gutter} {bar} {_underline(source_line, span, diagnostic.label, paint, tone)}"
+        )
 
     extras = [f"= note: {note}" for note in diagnostic.notes]
     if diagnostic.help:
@@ -131,9 +133,7 @@ def _line_of(source: str | None, line: int) -> str | None:
     return lines[line - 1].expandtabs(4).rstrip()
 
 
-def _underline(
-    source_line: str, span: Span, label: str | None, paint: _Paint, tone: str
-) -> str:
+def _underline(source_line: str, span: Span, label: str | None, paint: _Paint, tone: str) -> str:
     start = min(span.column - 1, len(source_line))
     if span.end_line == span.line:
         end = max(span.end_column - 1, start + 1)

@@ -1,20 +1,20 @@
 """The Python API: load a policy, then check records against it.
 
-    >>> import stagelang
-    >>> policy = stagelang.loads('''
-    ... id field record_id
-    ... stage field lifecycle_stage
-    ... field engaged_sessions: int
-    ... stage Subscriber
-    ...   exit when engaged_sessions >= 1
-    ... stage MQL requires engaged_sessions >= 3
-    ... ''')
-    >>> policy.check({"lifecycle_stage": "mql", "engaged_sessions": 5}).conforms
-    True
-    >>> print(policy.check({"lifecycle_stage": "mql", "engaged_sessions": 2}).unmet[0])
-    MQL requires engaged_sessions >= 3, but engaged_sessions = 2
-    >>> policy.qualify({"engaged_sessions": 2})
-    'Subscriber'
+>>> import stagelang
+>>> policy = stagelang.loads('''
+... id field record_id
+... stage field lifecycle_stage
+... field engaged_sessions: int
+... stage Subscriber
+...   exit when engaged_sessions >= 1
+... stage MQL requires engaged_sessions >= 3
+... ''')
+>>> policy.check({"lifecycle_stage": "mql", "engaged_sessions": 5}).conforms
+True
+>>> print(policy.check({"lifecycle_stage": "mql", "engaged_sessions": 2}).unmet[0])
+MQL requires engaged_sessions >= 3, but engaged_sessions = 2
+>>> policy.qualify({"engaged_sessions": 2})
+'Subscriber'
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def load(path: str | os.PathLike[str]) -> Policy:
     return loads(read_policy_text(path), os.fspath(path))
 
 
-def check_source(text: str, file: str = "<string>") -> tuple[CheckedPolicy | None, list[Diagnostic]]:
+def check_source(
+    text: str, file: str = "<string>"
+) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
     """Parse and analyse policy text without raising: the checked policy and every diagnostic."""
     tree, diagnostics = parse(text, file)
     if tree is None:
@@ -62,9 +64,12 @@ def check_source(text: str, file: str = "<string>") -> tuple[CheckedPolicy | Non
 def read_policy_text(path: str | os.PathLike[str]) -> str:
     """A policy file's text: UTF-8, with or without a byte order mark."""
     try:
-        data = open(path, "rb").read()
+        with open(path, "rb") as file:
+            data = file.read()
     except OSError as error:
-        raise PolicyFileError(f"{os.fspath(path)}: cannot read the file: {error.strerror}") from None
+        raise PolicyFileError(
+            f"{os.fspath(path)}: cannot read the file: {error.strerror}"
+        ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

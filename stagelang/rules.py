@@ -29,17 +29,41 @@ RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
         Rule("SL001", "syntax-error", _E, "The text does not follow the language's grammar."),
-        Rule("SL002", "bad-literal", _E, "A constant is malformed, such as a date not on the calendar."),
+        Rule(
+            "SL002",
+            "bad-literal",
+            _E,
+            "A constant is malformed, such as a date not on the calendar.",
+        ),
         Rule("SL101", "unknown-field", _E, "An expression names a field that is not declared."),
         Rule("SL102", "unknown-segment", _E, "An overlay names a segment that is not declared."),
-        Rule("SL103", "unknown-type", _E, "A field is declared with a type stagelang does not know."),
+        Rule(
+            "SL103", "unknown-type", _E, "A field is declared with a type stagelang does not know."
+        ),
         Rule("SL104", "duplicate-declaration", _E, "A name or setting is declared twice."),
         Rule("SL105", "stage-value-claimed-twice", _E, "Two stages claim the same CRM value."),
-        Rule("SL106", "missing-stage-field", _E, "The policy does not say which field holds the stage."),
-        Rule("SL107", "missing-id-field", _W, "The policy does not say which field holds the record id."),
+        Rule(
+            "SL106",
+            "missing-stage-field",
+            _E,
+            "The policy does not say which field holds the stage.",
+        ),
+        Rule(
+            "SL107",
+            "missing-id-field",
+            _W,
+            "The policy does not say which field holds the record id.",
+        ),
         Rule("SL108", "no-stages", _E, "The policy declares no stages."),
-        Rule("SL201", "type-mismatch", _E, "Two sides of a comparison have types that cannot be compared."),
-        Rule("SL202", "not-a-condition", _E, "A value that is not true/false is used as a condition."),
+        Rule(
+            "SL201",
+            "type-mismatch",
+            _E,
+            "Two sides of a comparison have types that cannot be compared.",
+        ),
+        Rule(
+            "SL202", "not-a-condition", _E, "A value that is not true/false is used as a condition."
+        ),
         Rule("SL203", "operator-type", _E, "An operator is applied to a type it does not work on."),
         Rule("SL204", "mixed-list", _E, "A list literal mixes types."),
         Rule("SL301", "stage-without-exit", _W, "A stage before the last has no exit criterion."),

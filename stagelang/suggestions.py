@@ -1,4 +1,4 @@
-""""Did you mean" suggestions for misspelled names."""
+""" "Did you mean" suggestions for misspelled names."""
 
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ class Verdict:
     that the record does not meet, lowest stage first; it is worked out on first use.
     """
 
-    __slots__ = ("stage", "conforms", "problem", "_unmet", "_explain")
+    __slots__ = ("_explain", "_unmet", "conforms", "problem", "stage")
 
     def __init__(
         self,

@@ -47,9 +47,7 @@ def _build(
     tree: nodes.PolicyFile, declarations: Declarations, checker: TypeChecker
 ) -> CheckedPolicy:
     assert declarations.stage_field is not None
-    stages = tuple(
-        _stage(decl, rank, tree.source) for rank, decl in enumerate(declarations.stages)
-    )
+    stages = tuple(_stage(decl, rank, tree.source) for rank, decl in enumerate(declarations.stages))
     required = tuple(
         _required(field, stages[0].name, checker)
         for field in declarations.fields.values()
@@ -57,8 +55,9 @@ def _build(
     )
     first = stages[0]
     stages = (
-        Stage(first.name, 0, first.label, first.values, required + first.entry, first.exit,
-              first.span),
+        Stage(
+            first.name, 0, first.label, first.values, required + first.entry, first.exit, first.span
+        ),
         *stages[1:],
     )
     return CheckedPolicy(

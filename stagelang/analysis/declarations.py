@@ -43,8 +43,9 @@ def collect(tree: nodes.PolicyFile) -> Declarations:
 def _collect_policy_name(tree: nodes.PolicyFile, found: Declarations) -> None:
     for decl in tree.of_kind(nodes.PolicyDecl):
         if found.name is not None:
-            found.report("SL104", "the policy is named twice", decl.span,
-                         help="keep one `policy` line")
+            found.report(
+                "SL104", "the policy is named twice", decl.span, help="keep one `policy` line"
+            )
             continue
         found.name = decl.name
 
@@ -54,8 +55,12 @@ def _collect_fields(tree: nodes.PolicyFile, found: Declarations) -> None:
         if decl.role is not None:
             continue
         if decl.name in found.fields:
-            found.report("SL104", f'field "{decl.name}" is declared twice', decl.name_span,
-                         help="keep one declaration of each field")
+            found.report(
+                "SL104",
+                f'field "{decl.name}" is declared twice',
+                decl.name_span,
+                help="keep one declaration of each field",
+            )
             continue
         assert decl.type is not None  # only role declarations leave the type out
         field_type = _resolve_type(decl.type, found)
@@ -69,8 +74,12 @@ def _collect_roles(tree: nodes.PolicyFile, found: Declarations) -> None:
             continue
         current = found.stage_field if decl.role == "stage" else found.id_field
         if current is not None:
-            found.report("SL104", f"the {decl.role} field is declared twice", decl.span,
-                         help=f"keep one `{decl.role} field` line")
+            found.report(
+                "SL104",
+                f"the {decl.role} field is declared twice",
+                decl.span,
+                help=f"keep one `{decl.role} field` line",
+            )
             continue
         declared = found.fields.get(decl.name)
         if declared is None:
@@ -102,8 +111,12 @@ def _collect_roles(tree: nodes.PolicyFile, found: Declarations) -> None:
 def _collect_segments(tree: nodes.PolicyFile, found: Declarations) -> None:
     for decl in tree.of_kind(nodes.SegmentDecl):
         if decl.name in found.segments:
-            found.report("SL104", f'segment "{decl.name}" is declared twice', decl.name_span,
-                         help="keep one declaration of each segment")
+            found.report(
+                "SL104",
+                f'segment "{decl.name}" is declared twice',
+                decl.name_span,
+                help="keep one declaration of each segment",
+            )
             continue
         found.segments[decl.name] = decl
 
@@ -113,8 +126,12 @@ def _collect_stages(tree: nodes.PolicyFile, found: Declarations) -> None:
     claimed: dict[str, str] = {}
     for decl in tree.of_kind(nodes.StageDecl):
         if decl.name in names:
-            found.report("SL104", f'stage "{decl.name}" is declared twice', decl.name_span,
-                         help="keep one declaration of each stage; clauses may follow it")
+            found.report(
+                "SL104",
+                f'stage "{decl.name}" is declared twice',
+                decl.name_span,
+                help="keep one declaration of each stage; clauses may follow it",
+            )
             continue
         names.add(decl.name)
         found.stages.append(decl)
@@ -130,36 +147,59 @@ def _collect_stages(tree: nodes.PolicyFile, found: Declarations) -> None:
                 )
 
     if not found.stages:
-        found.report("SL108", "the policy declares no stages", Span(1, 1, 1, 2),
-                     help='add stages in ladder order, such as: stage MQL requires icp_fit')
+        found.report(
+            "SL108",
+            "the policy declares no stages",
+            Span(1, 1, 1, 2),
+            help="add stages in ladder order, such as: stage MQL requires icp_fit",
+        )
 
 
 def _resolve_type(ref: nodes.TypeRef, found: Declarations) -> types.Type:
     name = ref.name.lower()
     if name == "list":
         if ref.argument is None:
-            found.report("SL103", "a list needs the type of its items", ref.span,
-                         help="write list<string>, list<int>, ...")
+            found.report(
+                "SL103",
+                "a list needs the type of its items",
+                ref.span,
+                help="write list<string>, list<int>, ...",
+            )
             return types.ERROR
         item = _resolve_type(ref.argument, found)
         if item.is_list:
-            found.report("SL103", "a list of lists is not supported", ref.span,
-                         help="declare list<string> and split the values yourself")
+            found.report(
+                "SL103",
+                "a list of lists is not supported",
+                ref.span,
+                help="declare list<string> and split the values yourself",
+            )
             return types.ERROR
         return types.list_of(item)
 
     if ref.argument is not None:
-        found.report("SL103", f'type "{ref.name}" takes no <...>', ref.span,
-                     help="only list takes the type of its items: list<string>")
+        found.report(
+            "SL103",
+            f'type "{ref.name}" takes no <...>',
+            ref.span,
+            help="only list takes the type of its items: list<string>",
+        )
         return types.ERROR
     known = types.SCALARS.get(name)
     if known is not None:
         return known
     suggestion = types.SYNONYMS.get(name)
-    help_text = (f'did you mean "{suggestion}"?' if suggestion
-                 else did_you_mean(name, [*types.SCALARS, "list"]))
-    found.report("SL103", f'unknown type "{ref.name}"', ref.span, help=help_text or
-                 "the types are bool, int, decimal, string, date, datetime and list<...>")
+    help_text = (
+        f'did you mean "{suggestion}"?'
+        if suggestion
+        else did_you_mean(name, [*types.SCALARS, "list"])
+    )
+    found.report(
+        "SL103",
+        f'unknown type "{ref.name}"',
+        ref.span,
+        help=help_text or "the types are bool, int, decimal, string, date, datetime and list<...>",
+    )
     return types.ERROR
 
 

@@ -24,8 +24,8 @@ def stage_without_exit(declarations: Declarations) -> Iterator[Diagnostic]:
             stage.name_span,
             declarations.file,
             label="no `exit when` below this stage",
-            help="say what must be true for a record to move on, "
-            "for example: exit when meeting_at is set",
+            help="add a line below it saying what must be true for a record to move on: "
+            "exit when <condition>",
         )
 
 

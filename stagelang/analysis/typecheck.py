@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from stagelang.analysis import types
 from stagelang.analysis.declarations import Declarations
 from stagelang.analysis.types import Type
 from stagelang.diagnostics import Span
-from stagelang.suggestions import did_you_mean
+from stagelang.suggestions import closest, did_you_mean
 from stagelang.syntax import nodes
 
 
@@ -58,13 +59,18 @@ class TypeChecker:
     def _name(self, expr: nodes.Name) -> Type:
         declared = self.declarations.fields.get(expr.name)
         if declared is None:
+            suggestion = closest(expr.name, self.declarations.fields)
+            if suggestion is not None:
+                # The author meant that field: do not also call it unused.
+                self.used_fields.add(suggestion)
             self._report(
                 "SL101",
                 f'unknown field "{expr.name}"',
                 expr.span,
                 label="not a declared field",
-                help=did_you_mean(expr.name, self.declarations.fields)
-                or f"declare it: field {expr.name}: <type>",
+                help=f'did you mean "{suggestion}"?'
+                if suggestion
+                else f"declare it: field {expr.name}: <type>",
             )
             return types.ERROR
         self.used_fields.add(expr.name)
@@ -109,8 +115,12 @@ class TypeChecker:
         operand = self.expression(expr.operand)
         if operand.is_numeric or operand in (types.DURATION, types.ERROR):
             return operand
-        self._report("SL203", f"cannot negate {operand.describe()}", expr.span,
-                     help="only numbers and durations have a minus sign")
+        self._report(
+            "SL203",
+            f"cannot negate {operand.describe()}",
+            expr.span,
+            help="only numbers and durations have a minus sign",
+        )
         return types.ERROR
 
     def _arithmetic(self, expr: nodes.Arithmetic) -> Type:
@@ -167,7 +177,7 @@ class TypeChecker:
             self.condition(operand)
         return types.BOOL
 
-    _checkers: dict[type, Callable[[TypeChecker, nodes.Expr], Type]] = {
+    _checkers: ClassVar[dict[type, Callable[[TypeChecker, Any], Type]]] = {
         nodes.Literal: _literal,
         nodes.Name: _name,
         nodes.Today: _today,
@@ -179,7 +189,7 @@ class TypeChecker:
         nodes.IsSet: _is_set,
         nodes.Not: _not,
         nodes.Logical: _logical,
-    }  # type: ignore[dict-item]
+    }
 
     def segment(self, name: str, span: Span) -> bool:
         """Resolve a segment used by an overlay; report it if it is not declared."""
@@ -249,7 +259,7 @@ def _mismatch_message(operator: str, left: Type, right: Type) -> str:
 
 def _mismatch_help(operator: str, left: Type, right: Type, expr: nodes.Compare) -> str:
     if operator in ("in", "not in") and right == types.STRING:
-        return "to look for text inside text, write: FIELD contains \"...\""
+        return 'to look for text inside text, write: FIELD contains "..."'
     if left.is_numeric and right == types.STRING and isinstance(expr.right, nodes.Literal):
         return "compare a number with a number: remove the quotes, or compare with a threshold"
     if operator not in ("==", "!=", "in", "not in", "contains") and types.STRING in (left, right):

@@ -388,10 +388,13 @@ def _fallback_namespace() -> dict[str, Any]:
 
 def _build(source: _Source, namespace: dict[str, Any], name: str) -> Checker:
     text = "\n".join(source.lines) + "\n"
-    scope: dict[str, Any] = {"__builtins__": {"bool": bool, "len": len}, **namespace, **source.constants}
+    scope: dict[str, Any] = {
+        "__builtins__": {"bool": bool, "len": len},
+        **namespace,
+        **source.constants,
+    }
     code = compile(text, f"<stagelang {name}>", "exec")
     exec(code, scope)  # the text above comes from the checked tree only; see the module doc
     function: Checker = scope[name]
     function.__stagelang_source__ = text  # type: ignore[attr-defined]
     return function
-

@@ -78,4 +78,4 @@ def _same_number_kind(left: Any, right: Any) -> tuple[Any, Any]:
 
 def today_utc() -> dt.date:
     """The default `today`: the current date in UTC, so that a run does not depend on the host."""
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()

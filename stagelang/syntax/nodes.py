@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from stagelang.diagnostics import Span
 
@@ -24,7 +24,7 @@ def _span() -> Span:
 
 # Expressions -------------------------------------------------------------------------------
 
-LiteralValue = Union[str, int, Decimal, bool, dt.date, dt.timedelta]
+LiteralValue = str | int | Decimal | bool | dt.date | dt.timedelta
 
 
 @dataclass(eq=True)
@@ -120,7 +120,19 @@ class Logical:
     span: Span = _span()
 
 
-Expr = Union[Literal, Name, Today, Count, ListLiteral, Negate, Arithmetic, Compare, IsSet, Not, Logical]
+Expr = (
+    Literal
+    | Name
+    | Today
+    | Count
+    | ListLiteral
+    | Negate
+    | Arithmetic
+    | Compare
+    | IsSet
+    | Not
+    | Logical
+)
 
 
 # Declarations ------------------------------------------------------------------------------
@@ -199,7 +211,7 @@ class StageDecl:
     values_span: Span = _span()
 
 
-Declaration = Union[PolicyDecl, FieldDecl, SegmentDecl, StageDecl]
+Declaration = PolicyDecl | FieldDecl | SegmentDecl | StageDecl
 
 
 @dataclass(eq=True)

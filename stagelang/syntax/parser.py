@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
@@ -41,9 +41,10 @@ def parse(source: str, file: str = "<string>") -> tuple[nodes.PolicyFile | None,
             tree = _parser().parse(text)
         except UnexpectedInput as error:
             diagnostics.append(_syntax_diagnostic(error, text, file))
-            text = _blank_statement_at(text, error.line)
-            if text is None:
+            remaining = _blank_statement_at(text, error.line)
+            if remaining is None:
                 break
+            text = remaining
             continue
 
         builder = _TreeBuilder(file)
@@ -77,8 +78,8 @@ class _LineJoiner:
 
     always_accept = ("_NL",)
 
-    _OPENERS = {"LPAR", "LSQB"}
-    _CLOSERS = {"RPAR", "RSQB"}
+    _OPENERS: ClassVar[frozenset[str]] = frozenset({"LPAR", "LSQB"})
+    _CLOSERS: ClassVar[frozenset[str]] = frozenset({"RPAR", "RSQB"})
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         depth = 0
@@ -131,7 +132,8 @@ _CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES"}
 def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
     line, column = max(error.line, 1), max(error.column, 1)
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         return Diagnostic(
             SYNTAX_ERROR,
             Severity.ERROR,
@@ -181,8 +183,12 @@ def _describe_token(token: Token, line: int, column: int) -> tuple[str, Span]:
     if token.type == "_NL":
         return "the end of the line", Span.point(token.line or line, token.column or column)
     text = str(token)
-    span = Span(token.line or line, token.column or column, token.line or line,
-                (token.column or column) + max(len(text), 1))
+    span = Span(
+        token.line or line,
+        token.column or column,
+        token.line or line,
+        (token.column or column) + max(len(text), 1),
+    )
     return f'"{text}"', span
 
 
@@ -216,8 +222,20 @@ def _describe_expected(expected: set[str]) -> str:
 
 _OPERATORS = {"AND", "OR", "ADD_OP", "COMPARE_OP", "CONTAINS", "IN", "IS", "NOT"}
 _EXPRESSION_STARTS = {
-    "NAME", "STRING", "INT", "DECIMAL", "DATE", "DURATION", "TODAY", "TRUE", "FALSE", "COUNT",
-    "LPAR", "LSQB", "MINUS", "NOT",
+    "NAME",
+    "STRING",
+    "INT",
+    "DECIMAL",
+    "DATE",
+    "DURATION",
+    "TODAY",
+    "TRUE",
+    "FALSE",
+    "COUNT",
+    "LPAR",
+    "LSQB",
+    "MINUS",
+    "NOT",
 }
 
 
