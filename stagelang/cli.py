@@ -7,6 +7,7 @@ and unreadable input.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -77,7 +78,7 @@ def lint(paths: tuple[str, ...], output_format: str, fail_on: str, color: bool |
             json.dumps([d.to_dict() for d in report.diagnostics], ensure_ascii=False, indent=2)
         )
     else:
-        use_color = sys.stdout.isatty() if color is None else color
+        use_color = _wants_color() if color is None else color
         _print_text_report(report, use_color)
 
     for linted in report.unreadable:
@@ -88,6 +89,11 @@ def lint(paths: tuple[str, ...], output_format: str, fail_on: str, color: bool |
     if fail_on == "warning":
         failing += report.count(Severity.WARNING)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def _wants_color() -> bool:
+    # NO_COLOR is the convention most terminal tools honour (no-color.org).
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _print_text_report(report: LintReport, color: bool) -> None:

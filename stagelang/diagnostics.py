@@ -130,7 +130,8 @@ def _line_of(source: str | None, line: int) -> str | None:
     lines = source.splitlines()
     if not 1 <= line <= len(lines):
         return None
-    return lines[line - 1].expandtabs(4).rstrip()
+    # A tab becomes one space, so that columns still count characters under the underline.
+    return lines[line - 1].replace("\t", " ").rstrip()
 
 
 def _underline(source_line: str, span: Span, label: str | None, paint: _Paint, tone: str) -> str:

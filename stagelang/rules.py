@@ -65,7 +65,9 @@ RULES: dict[str, Rule] = {
             "SL202", "not-a-condition", _E, "A value that is not true/false is used as a condition."
         ),
         Rule("SL203", "operator-type", _E, "An operator is applied to a type it does not work on."),
-        Rule("SL204", "mixed-list", _E, "A list literal mixes types."),
+        Rule(
+            "SL204", "bad-list", _E, "A list literal mixes types or holds something not constant."
+        ),
         Rule("SL301", "stage-without-exit", _W, "A stage before the last has no exit criterion."),
         Rule("SL302", "unused-field", _W, "A declared field is never used."),
         Rule("SL303", "unused-segment", _W, "A declared segment is never used."),

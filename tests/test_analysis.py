@@ -183,3 +183,10 @@ def test_date_and_datetime_compare_and_dates_take_durations() -> None:
         "  and today - signed <= 6w)\n"
     )
     assert only(text) == []
+
+
+def test_a_list_holds_constants_only() -> None:
+    found = diagnostics(HEADER + FIELDS + 'stage A requires country in [country, "JP"]\n')
+    assert [(d.code, d.message) for d in found if d.is_error] == [
+        ("SL204", "a list in a policy holds constants only")
+    ]

@@ -92,6 +92,16 @@ class TypeChecker:
 
     def _list(self, expr: nodes.ListLiteral) -> Type:
         item_types = [self.expression(item) for item in expr.items]
+        for item in expr.items:
+            if not isinstance(item, nodes.Literal):
+                self._report(
+                    "SL204",
+                    "a list in a policy holds constants only",
+                    item.span,
+                    help='write the values themselves, such as ["JP", "KR"]; to compare with '
+                    "a field, use == or contains",
+                )
+                return types.list_of(types.ERROR)
         known = [t for t in item_types if t != types.ERROR]
         if not known:
             return types.list_of(types.ERROR)
