@@ -92,12 +92,12 @@ class TypeChecker:
 
     def _list(self, expr: nodes.ListLiteral) -> Type:
         item_types = [self.expression(item) for item in expr.items]
-        for item in expr.items:
-            if not isinstance(item, nodes.Literal):
+        for node in expr.items:
+            if not isinstance(node, nodes.Literal):
                 self._report(
                     "SL204",
                     "a list in a policy holds constants only",
-                    item.span,
+                    node.span,
                     help='write the values themselves, such as ["JP", "KR"]; to compare with '
                     "a field, use == or contains",
                 )
