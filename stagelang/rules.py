@@ -55,6 +55,8 @@ RULES: dict[str, Rule] = {
             "The policy does not say which field holds the record id.",
         ),
         Rule("SL108", "no-stages", _E, "The policy declares no stages."),
+        Rule("SL109", "reserved-name", _E, "A field has a name the language reserves."),
+        Rule("SL110", "stage-field-not-text", _E, "The stage field is not declared as text."),
         Rule(
             "SL201",
             "type-mismatch",
@@ -71,6 +73,7 @@ RULES: dict[str, Rule] = {
         Rule("SL301", "stage-without-exit", _W, "A stage before the last has no exit criterion."),
         Rule("SL302", "unused-field", _W, "A declared field is never used."),
         Rule("SL303", "unused-segment", _W, "A declared segment is never used."),
+        Rule("SL304", "exit-on-last-stage", _W, "The last stage has an exit criterion."),
     )
 }
 

@@ -159,7 +159,7 @@ def test_field_options() -> None:
         ("policy x\n", 1, 8, 'expected a quoted text such as "JP", found "x"'),
         ("stage A\n  exit need\n", 2, 8, 'expected "when", found "need"'),
         ("stage A requires x == 'JP'\n", 1, 23, 'unexpected character "\'"'),
-        ("stage A requires (a and b\n", 1, 25, "found the end of the file"),
+        ("stage A requires (a and b\n", 1, 18, 'this "(" is never closed'),
     ],
     ids=[
         "dangling-and",

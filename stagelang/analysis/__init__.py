@@ -32,6 +32,7 @@ def analyze(tree: nodes.PolicyFile) -> tuple[CheckedPolicy | None, list[Diagnost
     declarations.diagnostics.extend(lint.stage_without_exit(declarations))
     declarations.diagnostics.extend(lint.unused_field(declarations, checker))
     declarations.diagnostics.extend(lint.unused_segment(declarations, checker))
+    declarations.diagnostics.extend(lint.exit_on_last_stage(declarations))
 
     diagnostics = sorted(declarations.diagnostics, key=_position)
     if any(d.is_error for d in diagnostics):

@@ -17,6 +17,7 @@ class Declarations:
     """What a policy file declares, before any expression is checked."""
 
     file: str
+    top: Span = Span(1, 1, 1, 2)  # where to point when something is missing from the file
     name: str | None = None
     fields: dict[str, Field] = field(default_factory=dict)
     stage_field: str | None = None
@@ -31,7 +32,7 @@ class Declarations:
 
 def collect(tree: nodes.PolicyFile) -> Declarations:
     """Gather every declaration, reporting duplicates, unknown types and missing settings."""
-    found = Declarations(tree.file)
+    found = Declarations(tree.file, top=_first_statement_span(tree.source))
     _collect_policy_name(tree, found)
     _collect_fields(tree, found)
     _collect_roles(tree, found)
@@ -54,6 +55,15 @@ def _collect_fields(tree: nodes.PolicyFile, found: Declarations) -> None:
     for decl in tree.of_kind(nodes.FieldDecl):
         if decl.role is not None:
             continue
+        reserved = RESERVED_NAMES.get(decl.name.lower())
+        if reserved is not None:
+            found.report(
+                "SL109",
+                f'field "{decl.name}" has a name the language reserves',
+                decl.name_span,
+                help=f"in a condition `{decl.name.lower()}` means {reserved}; rename the field, "
+                f'for example "{decl.name}_value", and keep its column with from "{decl.name}"',
+            )
         if decl.name in found.fields:
             found.report(
                 "SL104",
@@ -88,10 +98,11 @@ def _collect_roles(tree: nodes.PolicyFile, found: Declarations) -> None:
             found.fields[decl.name] = _with_role(declared, decl)
         if decl.role == "stage":
             found.stage_field = decl.name
+            _check_stage_field_type(found.fields[decl.name], decl, found)
         else:
             found.id_field = decl.name
 
-    span = Span(1, 1, 1, 2)
+    span = found.top
     if found.stage_field is None:
         found.report(
             "SL106",
@@ -135,14 +146,15 @@ def _collect_stages(tree: nodes.PolicyFile, found: Declarations) -> None:
             continue
         names.add(decl.name)
         found.stages.append(decl)
-        for value in decl.values or [decl.name]:
+        spans = decl.value_spans if decl.values else [decl.name_span]
+        for value, span in zip(decl.values or [decl.name], spans, strict=True):
             key = value.strip().casefold()
             owner = claimed.setdefault(key, decl.name)
             if owner != decl.name:
                 found.report(
                     "SL105",
                     f'stage value "{value}" is claimed by both "{owner}" and "{decl.name}"',
-                    decl.values_span,
+                    span,
                     help="each CRM value must mean one stage; give one of them other `values`",
                 )
 
@@ -150,7 +162,7 @@ def _collect_stages(tree: nodes.PolicyFile, found: Declarations) -> None:
         found.report(
             "SL108",
             "the policy declares no stages",
-            Span(1, 1, 1, 2),
+            found.top,
             help="add stages in ladder order, such as: stage MQL requires icp_fit",
         )
 
@@ -226,3 +238,33 @@ def _with_role(declared: Field, decl: nodes.FieldDecl) -> Field:
         role=decl.role,
         span=declared.span,
     )
+
+
+# Words that start an expression, so a field of that name could never be read.
+RESERVED_NAMES = {
+    "today": "the current date",
+    "count": "counting the items of a list",
+    "not": "negation",
+    "true": "the value true",
+    "false": "the value false",
+}
+
+
+def _check_stage_field_type(field: Field, decl: nodes.FieldDecl, found: Declarations) -> None:
+    if field.type in (types.STRING, types.ERROR):
+        return
+    found.report(
+        "SL110",
+        f'the stage field "{field.name}" is declared as {field.type}, but stage values are text',
+        decl.span,
+        help=f"declare it as text (field {field.name}: string), or leave the `field` line out",
+    )
+
+
+def _first_statement_span(source: str) -> Span:
+    """The first line that is not blank or a comment: where a missing declaration belongs."""
+    for number, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return Span(number, 1, number, len(line.rstrip()) + 1)
+    return Span(1, 1, 1, 2)

@@ -55,3 +55,21 @@ def unused_segment(declarations: Declarations, checker: TypeChecker) -> Iterator
             declarations.file,
             help=f"add an overlay such as: in {segment.name} requires ..., or remove it",
         )
+
+
+def exit_on_last_stage(declarations: Declarations) -> Iterator[Diagnostic]:
+    """The last stage's exit criterion is never checked: no stage comes after it."""
+    if not declarations.stages:
+        return
+    last = declarations.stages[-1]
+    for clause in last.clauses:
+        if clause.kind != "exit":
+            continue
+        yield diagnose(
+            "SL304",
+            f'the exit criterion of "{last.name}", the last stage, is never checked',
+            clause.span,
+            declarations.file,
+            help="a record is checked against the exit criteria of the stages below its own; "
+            "nothing comes after the last stage, so remove the line or add the next stage",
+        )

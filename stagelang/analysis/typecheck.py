@@ -254,6 +254,9 @@ def arithmetic_type(operator: str, left: Type, right: Type) -> Type | None:
 
 def _item_fits(item: Type, container: Type) -> bool:
     assert container.item is not None
+    if item.is_temporal and container.item.is_temporal:
+        # A datetime is never equal to a date on a list; say so rather than never match.
+        return item == container.item
     return types.comparable(item, container.item)
 
 

@@ -127,11 +127,12 @@ class _Expressions:
             constant = self.literal(expr.right.value)  # type: ignore[union-attr]
             return f"({self._operand_text(expr.left)} == {constant})"
 
-        # An ordering comparison with empty text raises TypeError, which sends the record to
-        # the interpreter; only the equality family must rule out empty text itself.
+        # Ordering empty text against a constant number or date raises TypeError, which sends
+        # the record to the interpreter, so that check can be left out there. Between two
+        # fields it cannot: "" <= "" is simply True.
         ordering = op in ("<", "<=", ">", ">=")
-        left, left_checks = self._operand(expr.left, ordering)
-        right, right_checks = self._operand(expr.right, ordering)
+        left, left_checks = self._operand(expr.left, ordering and _is_constant(expr.right))
+        right, right_checks = self._operand(expr.right, ordering and _is_constant(expr.left))
         checks = left_checks + right_checks
         test = self._test(expr, left, right, want)
         return "(" + " and ".join([*checks, test]) + ")"
@@ -155,7 +156,7 @@ class _Expressions:
         sides = {self.policy.type_of(expr.left), self.policy.type_of(expr.right)}
         return sides == {types.DATE, types.DATETIME}
 
-    def _operand(self, expr: nodes.Expr, ordering: bool) -> tuple[str, list[str]]:
+    def _operand(self, expr: nodes.Expr, against_constant: bool) -> tuple[str, list[str]]:
         """The text to use for an operand, and the checks that it is not missing."""
         if isinstance(expr, nodes.Literal):
             return self.literal(expr.value), []
@@ -170,7 +171,7 @@ class _Expressions:
             assign = f"({temp} := {self.read(expr.name)})"
             if kind.is_list or kind == types.STRING:
                 return temp, [assign]  # empty text and empty lists are falsy: missing
-            if ordering:
+            if against_constant:
                 return temp, [f"{assign} is not None"]
             return temp, [f"{assign} is not None", f"{temp} != ''"]
         return temp, [f"({temp} := {self.value(expr)}) is not None"]
@@ -205,6 +206,10 @@ class _Expressions:
             return self.source.constant([item.value for item in expr.items])  # type: ignore[union-attr]
         # A condition used as a value (`(a > 1) == true`): True, False or None for unknown.
         return f"(True if {self.true(expr)} else (False if {self.false(expr)} else None))"
+
+
+def _is_constant(expr: nodes.Expr) -> bool:
+    return isinstance(expr, nodes.Literal) and not isinstance(expr.value, str)
 
 
 def _is_present_literal(expr: nodes.Expr) -> bool:

@@ -208,7 +208,7 @@ class StageDecl:
     clauses: list[Clause]
     span: Span = _span()
     name_span: Span = _span()
-    values_span: Span = _span()
+    value_spans: list[Span] = field(default_factory=list, compare=False, repr=False)
 
 
 Declaration = PolicyDecl | FieldDecl | SegmentDecl | StageDecl

@@ -18,6 +18,7 @@ from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
 
 from stagelang.diagnostics import Diagnostic, Severity, Span
+from stagelang.rules import diagnose
 from stagelang.syntax import nodes
 
 SYNTAX_ERROR = "SL001"
@@ -40,24 +41,35 @@ def parse(source: str, file: str = "<string>") -> tuple[nodes.PolicyFile | None,
         try:
             tree = _parser().parse(text)
         except UnexpectedInput as error:
-            diagnostics.append(_syntax_diagnostic(error, text, file))
-            remaining = _blank_statement_at(text, error.line)
-            if remaining is None:
-                break
-            text = remaining
-            continue
-
-        builder = _TreeBuilder(file)
-        try:
-            declarations = builder.transform(tree)
-        except VisitError as error:  # a bug in the builder, never the user's input
-            raise error.orig_exc from None
-        diagnostics.extend(builder.diagnostics)
-        if diagnostics:
+            unclosed = _unclosed_before(error, text)
+            if unclosed is not None:
+                diagnostics.append(_unclosed_diagnostic(unclosed, file))
+                remaining = _recover(text, unclosed.opener.line or 1, unclosed.stopped_at - 1)
+            else:
+                diagnostics.append(_syntax_diagnostic(error, text, file))
+                remaining = _recover(text, error.line, error.line)
+        except _UnclosedBracket as error:
+            diagnostics.append(_unclosed_diagnostic(error, file))
+            remaining = _recover(text, error.opener.line or 1, error.stopped_at - 1)
+        else:
+            break
+        if remaining is None:
             return None, diagnostics
-        return nodes.PolicyFile(declarations, file=file, source=source), []
+        text = remaining
+    else:
+        return None, diagnostics
 
-    return None, diagnostics
+    if diagnostics:
+        return None, diagnostics
+
+    builder = _TreeBuilder(file)
+    try:
+        declarations = builder.transform(tree)
+    except VisitError as error:  # a bug in the builder, never the user's input
+        raise error.orig_exc from None
+    if builder.diagnostics:
+        return None, builder.diagnostics
+    return nodes.PolicyFile(declarations, file=file, source=source), []
 
 
 @functools.cache
@@ -73,6 +85,15 @@ def _parser() -> Lark:
     )
 
 
+class _UnclosedBracket(Exception):
+    """A bracket still open when a new declaration begins, or when the file ends."""
+
+    def __init__(self, opener: Token, stopped_at: int) -> None:
+        super().__init__(str(opener))
+        self.opener = opener
+        self.stopped_at = stopped_at
+
+
 class _LineJoiner:
     """Drops line ends inside brackets and parentheses, and folds runs of them into one."""
 
@@ -80,23 +101,36 @@ class _LineJoiner:
 
     _OPENERS: ClassVar[frozenset[str]] = frozenset({"LPAR", "LSQB"})
     _CLOSERS: ClassVar[frozenset[str]] = frozenset({"RPAR", "RSQB"})
+    _STATEMENT_WORDS: ClassVar[frozenset[str]] = frozenset(
+        {"policy", "id", "stage", "field", "segment"}
+    )
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
+        openers: list[Token] = []
         previous_was_newline = True  # a file may start with blank lines
         for token in stream:
             if token.type == "_NL":
-                if depth > 0 or previous_was_newline:
+                if openers or previous_was_newline:
                     continue
                 previous_was_newline = True
                 yield token
                 continue
+            if openers and self._starts_declaration(token):
+                # Inside brackets every line end is dropped, so an unclosed bracket would
+                # swallow the rest of the file; a declaration word at the start of a line is
+                # the sign that the author forgot to close it.
+                raise _UnclosedBracket(openers[-1], token.line or 1)
             if token.type in self._OPENERS:
-                depth += 1
-            elif token.type in self._CLOSERS and depth > 0:
-                depth -= 1
+                openers.append(token)
+            elif token.type in self._CLOSERS and openers:
+                openers.pop()
             previous_was_newline = False
             yield token
+        if openers:
+            raise _UnclosedBracket(openers[-1], 1 << 30)
+
+    def _starts_declaration(self, token: Token) -> bool:
+        return token.column == 1 and str(token).lower() in self._STATEMENT_WORDS
 
 
 # Syntax errors -----------------------------------------------------------------------------
@@ -129,6 +163,51 @@ _STATEMENT_STARTS = {"POLICY", "ID", "STAGE", "FIELD", "SEGMENT"}
 _CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES"}
 
 
+def _unclosed_before(error: UnexpectedInput, text: str) -> _UnclosedBracket | None:
+    """An unclosed bracket explains an error met at the start of a line: find it."""
+    if error.column != 1 and not isinstance(error, UnexpectedEOF):
+        return None
+    line = error.line if error.line > 0 else text.count("\n") + 1
+    openers: list[Token] = []
+    for number, content in enumerate(text.split("\n")[: line - 1], start=1):
+        for match in _BRACKETS.finditer(content):
+            char = match.group()
+            if len(char) != 1:
+                continue  # a string or a comment
+            if char in "([":
+                openers.append(
+                    Token(
+                        "LPAR" if char == "(" else "LSQB",
+                        char,
+                        line=number,
+                        column=match.start() + 1,
+                    )
+                )
+            elif char in ")]" and openers:
+                openers.pop()
+    return _UnclosedBracket(openers[-1], line) if openers else None
+
+
+# Brackets outside strings and comments.
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#.*|[()\[\]]')
+
+
+def _unclosed_diagnostic(error: _UnclosedBracket, file: str) -> Diagnostic:
+    opener = error.opener
+    closer = ")" if str(opener) == "(" else "]"
+    line, column = opener.line or 1, opener.column or 1
+    return Diagnostic(
+        SYNTAX_ERROR,
+        Severity.ERROR,
+        f'this "{opener}" is never closed',
+        Span(line, column, line, column + 1),
+        file,
+        label=f'no matching "{closer}"',
+        help=f'add "{closer}" where the condition ends; inside brackets a condition may '
+        "run over several lines, so everything after this was read as part of it",
+    )
+
+
 def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
     line, column = max(error.line, 1), max(error.column, 1)
     if isinstance(error, UnexpectedCharacters):
@@ -140,11 +219,22 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnost
             f"unexpected character {char!r}",
             Span.point(line, column),
             file,
-            help=_character_help(char),
+            help=_character_help(text, position),
             label="not part of the language here",
         )
 
-    expected = _describe_expected(_acceptable_tokens(error))
+    acceptable = _acceptable_tokens(error)
+    expected = _describe_expected(acceptable)
+    if isinstance(error, UnexpectedToken) and _chains_comparisons(error.token, acceptable):
+        found, span = _describe_token(error.token, line, column)
+        return Diagnostic(
+            SYNTAX_ERROR,
+            Severity.ERROR,
+            f"comparisons cannot be chained, found {found} after a comparison",
+            span,
+            file,
+            help="compare twice and join with and: 1 <= engaged_sessions and engaged_sessions <= 5",
+        )
     if isinstance(error, UnexpectedToken):
         found, span = _describe_token(error.token, line, column)
     elif isinstance(error, UnexpectedEOF):
@@ -177,6 +267,11 @@ def _acceptable_tokens(error: UnexpectedInput) -> set[str]:
     return set(getattr(error, "expected", set()) or set())
 
 
+def _chains_comparisons(token: Token, acceptable: set[str]) -> bool:
+    comparing = {"COMPARE_OP", "IN", "CONTAINS", "IS"}
+    return token.type in comparing and not (acceptable & comparing) and "AND" in acceptable
+
+
 def _describe_token(token: Token, line: int, column: int) -> tuple[str, Span]:
     if token.type == "$END":
         return "the end of the file", Span.point(line, column)
@@ -204,7 +299,8 @@ def _describe_expected(expected: set[str]) -> str:
         names -= _STATEMENT_STARTS
     if {"AND", "OR"} <= names:
         # After a complete condition: list the families, not every operator.
-        words.append("an operator such as and, or, >=, in, is set")
+        comparisons = ", >=, in, is set" if "COMPARE_OP" in names else ""
+        words.append(f"an operator such as and, or{comparisons}")
         names -= _OPERATORS
         if "_NL" in names:  # brackets never hold a line end, so they are not open here
             names -= {"RPAR", "RSQB", "COMMA"}
@@ -243,13 +339,21 @@ def _expected_order(name: str) -> tuple[int, str]:
     return (1 if name in ("_NL", "$END") else 0, name)
 
 
-def _character_help(char: str) -> str | None:
+def _character_help(text: str, position: int) -> str | None:
+    char = text[position : position + 1]
+    rest = text[position : position + 20]
     if char == "'":
         return 'write text in double quotes: "JP"'
-    if char in "&|":
+    if char in ("&", "|"):
         return "write `and` / `or` in words"
     if char == "!":
         return "write `not` in words, or != for not equal"
+    if re.match(r"\d+_\d", rest):
+        return "write numbers without separators: 1000000"
+    if re.match(r"\d+[^\W\d_]", rest):
+        return "durations are written in days or weeks, such as 30d or 6w"
+    if re.match(r"\.\d", rest):
+        return "write a decimal with a digit before the point: 0.5"
     return None
 
 
@@ -259,23 +363,30 @@ def _token_help(found: str, expected: str) -> str | None:
     return None
 
 
-def _blank_statement_at(text: str, line: int) -> str | None:
-    """Blank out the statement holding `line`, so that parsing can resume after it."""
+def _recover(text: str, first_line: int, last_line: int) -> str | None:
+    """The text with the broken lines blanked out, so that parsing can go on after them.
+
+    A broken stage header becomes a placeholder stage, so that the clauses below it still
+    belong to a stage and their own mistakes are found. None when nothing is left to skip.
+    """
     lines = text.split("\n")
-    index = max(min(line, len(lines)) - 1, 0)
-    start = index
-    while start > 0 and not _starts_statement(lines[start]):
+    start = max(min(first_line, len(lines)) - 1, 0)
+    while start > 0 and not _starts_statement(lines[start]) and not _starts_clause(lines[start]):
         start -= 1
-    end = index + 1
+    end = max(min(last_line, len(lines)), start + 1)
     while end < len(lines) and not _starts_statement(lines[end]) and not _starts_clause(lines[end]):
         end += 1
-    if all(not lines[i].strip() for i in range(start, end)):
+
+    replacement = ["" for _ in range(start, end)]
+    if _STAGE_LINE.match(lines[start]):
+        replacement[0] = "stage _"
+    if lines[start:end] == replacement:
         return None
-    for i in range(start, end):
-        lines[i] = ""
+    lines[start:end] = replacement
     return "\n".join(lines)
 
 
+_STAGE_LINE = re.compile(r"^stage\b(?!\s+field\b)", re.IGNORECASE)
 _STATEMENT_LINE = re.compile(r"^(policy|id|stage|field|segment)\b", re.IGNORECASE)
 _CLAUSE_LINE = re.compile(r"^\s+(requires|in|exit|values)\b", re.IGNORECASE)
 
@@ -368,7 +479,20 @@ class _TreeBuilder(Transformer[Token, Any]):
 
     def _options(self, options: list[_Option]) -> nodes.FieldOptions:
         result = nodes.FieldOptions()
+        seen: set[str] = set()
         for option in options:
+            if option.key in seen:
+                word = "from" if option.key == "column" else option.key
+                self.diagnostics.append(
+                    diagnose(
+                        "SL104",
+                        f"`{word}` is given twice for one field",
+                        option.span,
+                        self.file,
+                        help=f"keep one `{word}`",
+                    )
+                )
+            seen.add(option.key)
             setattr(result, option.key, option.value)
         return result
 
@@ -404,13 +528,13 @@ class _TreeBuilder(Transformer[Token, Any]):
         name, label, header_clause, *rest = children
         clauses: list[nodes.Clause] = [header_clause] if header_clause is not None else []
         values: list[str] = []
-        values_span = _span_of(name)
+        value_spans: list[Span] = []
         for item in rest:
             if isinstance(item, nodes.Clause):
                 clauses.append(item)
             else:  # a values clause
-                values.extend(item[0])
-                values_span = item[1]
+                values.extend(text for text, _ in item)
+                value_spans.extend(span for _, span in item)
         return nodes.StageDecl(
             str(name),
             self._text(label) if label is not None else None,
@@ -418,7 +542,7 @@ class _TreeBuilder(Transformer[Token, Any]):
             clauses,
             span=_line_span(meta, [name, label, header_clause]),
             name_span=_span_of(name),
-            values_span=values_span,
+            value_spans=value_spans,
         )
 
     def header_requires(self, meta: Any, children: list[Any]) -> nodes.Clause:
@@ -440,8 +564,8 @@ class _TreeBuilder(Transformer[Token, Any]):
     def exit_clause(self, meta: Any, children: list[Any]) -> nodes.Clause:
         return nodes.Clause("exit", children[0], span=_line_span(meta, children))
 
-    def values_clause(self, meta: Any, children: list[Token]) -> tuple[list[str], Span]:
-        return [self._text(child) for child in children], _line_span(meta, children)
+    def values_clause(self, meta: Any, children: list[Token]) -> list[tuple[str, Span]]:
+        return [(self._text(child), _span_of(child)) for child in children]
 
     # Expressions
 
