@@ -69,32 +69,27 @@ class Verdict:
 
     `stage` is the stage the record's stage value names (None when it names no stage, and then
     `problem` says so). `unmet` lists every criterion of that stage and the stages below it
-    that the record does not meet, lowest stage first; it is worked out on first use.
+    that the record does not meet, lowest stage first.
     """
 
-    __slots__ = ("_explain", "_unmet", "conforms", "problem", "stage")
+    __slots__ = ("_unmet", "conforms", "problem", "stage")
 
     def __init__(
         self,
         stage: str | None,
         conforms: bool,
         *,
-        unmet: tuple[Unmet, ...] | None = (),
+        unmet: tuple[Unmet, ...] = (),
         problem: str | None = None,
-        explain: Callable[[], tuple[Unmet, ...]] | None = None,
     ) -> None:
         self.stage = stage
         self.conforms = conforms
         self.problem = problem
-        self._unmet = unmet
-        self._explain = explain
+        self._unmet: tuple[Unmet, ...] | None = unmet
 
     @property
     def unmet(self) -> tuple[Unmet, ...]:
-        if self._unmet is None:
-            assert self._explain is not None
-            self._unmet = self._explain()
-            self._explain = None
+        assert self._unmet is not None
         return self._unmet
 
     @property
@@ -112,6 +107,37 @@ class Verdict:
             return f"<Verdict {self.stage}: conforms>"
         reasons = "; ".join(self.messages())
         return f"<Verdict {self.stage}: does not conform: {reasons}>"
+
+
+Explain = Callable[[dict[str, Any], int, "dt.date | None"], tuple[Unmet, ...]]
+
+
+class PendingVerdict(Verdict):
+    """A record that does not conform, whose reasons are worked out when first asked for.
+
+    Most callers only count verdicts, so the explanation (which evaluates every criterion
+    again) is put off. `why` holds what it needs: the function that explains, a copy of the
+    record (so that the caller may reuse its mapping), the record's stage rank and `today`.
+    Built by the compiled checker, for which every attribute stored here costs time.
+    """
+
+    __slots__ = ("_why",)
+    conforms = False
+    problem = None
+
+    def __init__(
+        self, stage: str, why: tuple[Explain, dict[str, Any], int, dt.date | None]
+    ) -> None:
+        self.stage = stage
+        self._unmet = None
+        self._why = why
+
+    @property
+    def unmet(self) -> tuple[Unmet, ...]:
+        if self._unmet is None:
+            explain, record, rank, today = self._why
+            self._unmet = explain(record, rank, today)
+        return self._unmet
 
 
 def format_value(value: Any) -> str:

@@ -47,9 +47,30 @@ FALLBACK_ERRORS = (TypeError, AttributeError, ValueError, ArithmeticError)
 class _Source:
     """The function being generated: its lines and the constants it refers to by name."""
 
+    dense: bool = False  # read fields as r[name] (every key present) or r.get(name)
     constants: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     counter: int = 0
+    fields: dict[str, str] = field(default_factory=dict)
+    unread: list[tuple[str, str]] = field(default_factory=list)
+
+    def field(self, name: str) -> str:
+        """The local variable holding field `name`; it is read before the line that needs it."""
+        variable = self.fields.get(name)
+        if variable is None:
+            variable = f"_f{len(self.fields)}"
+            self.fields[name] = variable
+            self.unread.append((variable, name))
+        return variable
+
+    def read_fields(self, indent: int = 2) -> None:
+        """Emit the reads of the fields the next line uses for the first time."""
+        for variable, name in self.unread:
+            self.emit(f"{variable} = {self.lookup(name)}", indent)
+        self.unread.clear()
+
+    def lookup(self, name: str) -> str:
+        return f"r[{name!r}]" if self.dense else f"r.get({name!r})"
 
     def temp(self) -> str:
         self.counter += 1
@@ -79,7 +100,7 @@ class _Expressions:
         return self.source.constant(value)
 
     def read(self, name: str) -> str:
-        return f"r.get({name!r})"
+        return self.source.field(name)
 
     # Conditions
 
@@ -116,8 +137,8 @@ class _Expressions:
             kind = self.policy.type_of(expr)
             if kind.is_list or kind == types.STRING:
                 return f"{self.read(expr.name)}"  # empty text, empty lists and None are falsy
-            temp = self.source.temp()
-            return f"(({temp} := {self.read(expr.name)}) is not None and {temp} != '')"
+            variable = self.read(expr.name)
+            return f"({variable} is not None and {variable} != '')"
         return f"({self.value(expr)} is not None)"
 
     def _compare(self, expr: nodes.Compare, want: bool) -> str:
@@ -165,15 +186,15 @@ class _Expressions:
             return self.source.constant(items), []
         if isinstance(expr, nodes.Count):
             return self.value(expr), []  # a count is never missing
-        temp = self.source.temp()
         if isinstance(expr, nodes.Name):
             kind = self.policy.type_of(expr)
-            assign = f"({temp} := {self.read(expr.name)})"
+            variable = self.read(expr.name)
             if kind.is_list or kind == types.STRING:
-                return temp, [assign]  # empty text and empty lists are falsy: missing
+                return variable, [variable]  # empty text and empty lists are falsy: missing
             if against_constant:
-                return temp, [f"{assign} is not None"]
-            return temp, [f"{assign} is not None", f"{temp} != ''"]
+                return variable, [f"{variable} is not None"]
+            return variable, [f"{variable} is not None", f"{variable} != ''"]
+        temp = self.source.temp()
         return temp, [f"({temp} := {self.value(expr)}) is not None"]
 
     def _operand_text(self, expr: nodes.Expr) -> str:
@@ -193,8 +214,8 @@ class _Expressions:
             return "today"
         if isinstance(expr, nodes.Count):
             if isinstance(expr.argument, nodes.Name):
-                temp = self.source.temp()
-                return f"(len({temp}) if ({temp} := {self.read(expr.argument.name)}) else 0)"
+                variable = self.read(expr.argument.name)
+                return f"(len({variable}) if {variable} else 0)"
             return f"{self.source.constant(runtime.count)}({self.value(expr.argument)})"
         if isinstance(expr, nodes.Negate):
             return f"{self.source.constant(runtime.negate)}({self.value(expr.operand)})"
@@ -225,32 +246,55 @@ def compile_checker(
     policy: CheckedPolicy,
     stage_ranks: dict[str, int],
     conforming: Sequence[Any],
-    not_conforming: Callable[[Any, int, dt.date | None], Any],
+    not_conforming: Callable[[str, tuple[Any, ...]], Any],
+    explain: Callable[..., Any],
     fallback: Callable[[Any, dt.date | None], Any],
 ) -> Checker:
-    """Compile `check(record, today=None)` for a policy.
+    """Compile `check(record, *, today=None)` for a policy.
 
-    It returns `conforming[rank]` for a record that meets every criterion of its stage,
-    `not_conforming(record, rank, today)` for one that does not, and hands the record to
-    `fallback(record, today)` when its stage value is not one of `stage_ranks` exactly or a
-    value of an unexpected type is met.
+    It returns `conforming[rank]` for a record that meets every criterion of its stage, and
+    `not_conforming(stage_name, (explain, copy_of_record, rank, today))` for one that does not.
+    It hands the record to `fallback(record, today)` when its stage value is not one of
+    `stage_ranks` exactly, or when a value of an unexpected type is met.
+
+    Two versions are generated: one reads fields as `r[name]`, which is what records read
+    from an export look like and is the quickest; when a key is absent it hands the record to
+    the other, which reads with `r.get(name)`.
     """
-    source = _Source()
+    namespace = {
+        "_ranks": dict(stage_ranks),
+        "_conforming": tuple(conforming),
+        "_not_conforming": not_conforming,
+        "_explain": explain,
+        "_names": tuple(stage.name for stage in policy.stages),
+        "_dict": dict,
+        "_fallback": fallback,
+        "_today": runtime.today_utc,
+        **_fallback_namespace(),
+    }
+    sparse = _build(_checker_source(policy, dense=False), namespace, "check")
+    return _build(_checker_source(policy, dense=True), {**namespace, "_sparse": sparse}, "check")
+
+
+def _checker_source(policy: CheckedPolicy, dense: bool) -> _Source:
+    source = _Source(dense=dense)
     write = _Expressions(policy, source)
-    uses_today = _uses_today(policy)
-    source.emit("def check(r, today=None):", 0)
+    source.emit("def check(r, *, today=None):", 0)
     source.emit("try:", 1)
-    source.emit(f"rank = _ranks.get(r.get({policy.stage_field!r}))")
+    source.emit(f"rank = _ranks.get({source.lookup(policy.stage_field)})")
     source.emit("if rank is None:")
     source.emit("return _fallback(r, today)", 3)
-    if uses_today:
+    if _uses_today(policy):
         source.emit("if today is None:")
         source.emit("today = _today()", 3)
 
+    # Copying the record lets the caller reuse its mapping before reading the verdict;
+    # dict.copy is the quickest copy, and anything without it takes the other path.
+    copy = "r.copy()" if dense else "_dict(r)"
+    fail = f"return _not_conforming(_names[rank], (_explain, {copy}, rank, today))"
     segments_done: set[str] = set()
     last = len(policy.stages) - 1
     for stage in policy.stages:
-        fail = "return _not_conforming(r, rank, today)"
         if stage.rank > 0:
             previous = policy.stages[stage.rank - 1]
             for criterion in previous.exit:
@@ -263,29 +307,23 @@ def compile_checker(
             source.emit(f"if rank == {stage.rank}:")
             source.emit(f"return _conforming[{stage.rank}]", 3)
     source.emit(f"return _conforming[{last}]")
+    if dense:
+        source.emit("except _KeyError:", 1)
+        source.emit("return _sparse(r, today=today)")
     _emit_fallback(source)
-
-    namespace = {
-        "_ranks": dict(stage_ranks),
-        "_conforming": tuple(conforming),
-        "_not_conforming": not_conforming,
-        "_fallback": fallback,
-        "_today": runtime.today_utc,
-        **_fallback_namespace(),
-    }
-    return _build(source, namespace, "check")
+    return source
 
 
 def compile_qualifier(
     policy: CheckedPolicy, fallback: Callable[[Any, dt.date | None], Any]
 ) -> Checker:
-    """Compile `qualify(record, today=None)`: the highest stage whose criteria all hold.
+    """Compile `qualify(record, *, today=None)`: the highest stage whose criteria all hold.
 
     It returns the stage's name, or None when even the first stage's criteria do not hold.
     """
     source = _Source()
     write = _Expressions(policy, source)
-    source.emit("def qualify(r, today=None):", 0)
+    source.emit("def qualify(r, *, today=None):", 0)
     source.emit("try:", 1)
     if _uses_today(policy):
         source.emit("if today is None:")
@@ -318,13 +356,17 @@ def _emit_criterion(
     segments_done: set[str],
 ) -> None:
     test = f"not {write.true(criterion.condition)}"
+    membership = None
     if criterion.segment is not None:
         flag = f"_in_{_segment_slot(policy, criterion.segment)}"
         if criterion.segment not in segments_done:
             segment = policy.segments[criterion.segment]
-            source.emit(f"{flag} = {write.true(segment.condition)}")
+            membership = f"{flag} = {write.true(segment.condition)}"
             segments_done.add(criterion.segment)
         test = f"{flag} and {test}"
+    source.read_fields()
+    if membership is not None:
+        source.emit(membership)
     source.emit(f"if {test}:")
     source.emit(fail, 3)
 
@@ -388,7 +430,7 @@ def _emit_fallback(source: _Source) -> None:
 
 def _fallback_namespace() -> dict[str, Any]:
     errors: dict[str, Any] = {f"_error{i}": error for i, error in enumerate(FALLBACK_ERRORS)}
-    return {"_StagelangError": StagelangError, **errors}
+    return {"_StagelangError": StagelangError, "_KeyError": KeyError, **errors}
 
 
 def _build(source: _Source, namespace: dict[str, Any], name: str) -> Checker:
