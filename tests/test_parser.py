@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
+import lark
 import pytest
 
 from stagelang.syntax import nodes, parse
@@ -202,3 +208,18 @@ def test_a_file_without_a_final_newline_parses() -> None:
 def test_an_empty_file_parses_to_no_declarations() -> None:
     assert parse_ok("").declarations == []
     assert parse_ok("# only a comment\n").declarations == []
+
+
+def test_the_built_parser_is_cached_in_a_private_folder(tmp_path: Path) -> None:
+    script = "import stagelang; print(stagelang.loads('stage field s\\nstage A\\n').stages)"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("STAGELANG_NO_CACHE", None)
+    for _ in range(2):  # the first run writes the cache, the second reads it
+        result = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+        )
+        assert result.stdout.strip() == "('A',)", result.stderr
+        assert result.stderr == ""
+    folder = tmp_path / "stagelang"
+    assert [p.name for p in folder.iterdir()] == [f"parser-lark-{lark.__version__}.cache"]
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -22,7 +22,7 @@ HOSTILE_TEXTS = [
 
 # What generated code may name: its own parameters and temporaries, and what it is given.
 _ALLOWED_NAMES = re.compile(
-    r"^(r|today|rank|bool|len|_v\d+|_f\d+|_k\d+|_in_\d+|_ranks|_conforming|_not_conforming"
+    r"^(r|today|rank|bool|len|_v\d+|_f\d+|_k\d+|_in_\d+|_ranks|_conforming\d+|_not_conforming"
     r"|_fallback|_today|_sparse|_explain|_names|_dict|_StagelangError|_KeyError|_error\d+)$"
 )
 

@@ -263,7 +263,7 @@ def compile_checker(
     """
     namespace = {
         "_ranks": dict(stage_ranks),
-        "_conforming": tuple(conforming),
+        **{f"_conforming{rank}": verdict for rank, verdict in enumerate(conforming)},
         "_not_conforming": not_conforming,
         "_explain": explain,
         "_names": tuple(stage.name for stage in policy.stages),
@@ -281,9 +281,13 @@ def _checker_source(policy: CheckedPolicy, dense: bool) -> _Source:
     write = _Expressions(policy, source)
     source.emit("def check(r, *, today=None):", 0)
     source.emit("try:", 1)
-    source.emit(f"rank = _ranks.get({source.lookup(policy.stage_field)})")
-    source.emit("if rank is None:")
-    source.emit("return _fallback(r, today)", 3)
+    if dense:
+        # An unknown stage value raises KeyError here and goes to the other version.
+        source.emit(f"rank = _ranks[{source.lookup(policy.stage_field)}]")
+    else:
+        source.emit(f"rank = _ranks.get({source.lookup(policy.stage_field)})")
+        source.emit("if rank is None:")
+        source.emit("return _fallback(r, today)", 3)
     if _uses_today(policy):
         source.emit("if today is None:")
         source.emit("today = _today()", 3)
@@ -305,8 +309,8 @@ def _checker_source(policy: CheckedPolicy, dense: bool) -> _Source:
             _emit_criterion(source, write, policy, criterion, fail, segments_done)
         if stage.rank < last:
             source.emit(f"if rank == {stage.rank}:")
-            source.emit(f"return _conforming[{stage.rank}]", 3)
-    source.emit(f"return _conforming[{last}]")
+            source.emit(f"return _conforming{stage.rank}", 3)
+    source.emit(f"return _conforming{last}")
     if dense:
         source.emit("except _KeyError:", 1)
         source.emit("return _sparse(r, today=today)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from importlib import resources
 from typing import Any, ClassVar
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
+from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
 
 from stagelang.diagnostics import Diagnostic, Severity, Span
@@ -75,14 +77,43 @@ def parse(source: str, file: str = "<string>") -> tuple[nodes.PolicyFile | None,
 @functools.cache
 def _parser() -> Lark:
     grammar = resources.files("stagelang.syntax").joinpath("stagelang.lark").read_text("utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        postlex=_LineJoiner(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
+    options: dict[str, Any] = {
+        "parser": "lalr",
+        "lexer": "contextual",
+        "postlex": _LineJoiner(),
+        "propagate_positions": True,
+        "maybe_placeholders": True,
+    }
+    cache = _cache_file()
+    if cache is not None:
+        try:
+            return Lark(grammar, cache=cache, **options)
+        except OSError:
+            pass  # a cache we cannot write is no reason to fail
+    return Lark(grammar, **options)
+
+
+def _cache_file() -> str | None:
+    """Where Lark may keep the built parser, so that later runs start quicker.
+
+    Building the parse tables takes most of a first load (about 40 ms). Lark's own default
+    cache lives in the shared temporary folder, where another user could plant a file that
+    Lark would unpickle; a folder in the user's own cache, readable only by them, cannot be.
+    Lark checks a hash of the grammar and options inside the file, so a stale one is rebuilt.
+    Set STAGELANG_NO_CACHE=1 to turn the cache off.
+    """
+    if os.environ.get("STAGELANG_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "stagelang")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        owner = getattr(os, "getuid", None)  # POSIX only; elsewhere the folder is the user's
+        if owner is not None and os.stat(folder).st_uid != owner():
+            return None
+    except OSError:
+        return None
+    return os.path.join(folder, f"parser-lark-{lark_version}.cache")
 
 
 class _UnclosedBracket(Exception):
