@@ -190,3 +190,45 @@ def test_a_list_holds_constants_only() -> None:
     assert [(d.code, d.message) for d in found if d.is_error] == [
         ("SL204", "a list in a policy holds constants only")
     ]
+
+
+def test_an_option_given_twice_is_reported() -> None:
+    found = diagnostics(HEADER + 'field won: date from "A" from "B"\nstage A requires won is set\n')
+    assert [(d.code, d.message) for d in found] == [
+        ("SL104", "`from` is given twice for one field")
+    ]
+
+
+def test_a_datetime_is_not_looked_for_in_a_list_of_dates() -> None:
+    assert only("stage A requires meeting_at in [2026-01-01]\n") == ["SL203"]
+    assert only("stage A requires signed in [2026-01-01]\n") == []
+
+
+@pytest.mark.parametrize("name", ["today", "count", "not", "TRUE", "false"])
+def test_reserved_field_names(name: str) -> None:
+    found = diagnostics(
+        HEADER + f"field {name}: bool required\nfield a: bool\nstage A requires a\n"
+    )
+    assert [d.code for d in found] == ["SL109"]
+
+
+def test_the_stage_field_must_be_text() -> None:
+    found = diagnostics(
+        "id field record_id\nfield lifecycle_stage: int\n"
+        "stage field lifecycle_stage\nfield a: bool\nstage A requires a\n"
+    )
+    assert [d.code for d in found] == ["SL110"]
+
+
+def test_missing_declarations_point_at_the_first_statement_not_a_comment() -> None:
+    found = diagnostics("# A comment first.\n\nfield a: bool\nstage A requires a\n")
+    assert {(d.code, d.span.line) for d in found} == {("SL106", 3), ("SL107", 3)}
+
+
+def test_a_stage_value_clash_points_at_the_value() -> None:
+    found = diagnostics(
+        HEADER + "field a: bool\nstage A requires a\n  exit when a\n"
+        'stage B\n  values "b"\n  values "x", "A"\n'
+    )
+    clash = next(d for d in found if d.code == "SL105")
+    assert (clash.span.line, clash.span.column) == (8, 15)
