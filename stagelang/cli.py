@@ -6,15 +6,29 @@ and unreadable input.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import os
+import re
 import sys
+from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from stagelang import __version__
+from stagelang.checking import Checker
 from stagelang.diagnostics import Severity, render
+from stagelang.errors import PolicyError, PolicyFileError
 from stagelang.linting import LintReport, lint_paths
+from stagelang.outputs import text_report
+from stagelang.outputs.csv_report import CsvWriter
+from stagelang.outputs.grouping import Groups
+from stagelang.outputs.json_report import JsonWriter
+from stagelang.outputs.text_report import console_for
+from stagelang.policy import Policy, load, read_policy_text
+from stagelang.records.readers import FORMATS, InputError, open_table
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -120,3 +134,205 @@ def _summary(report: LintReport) -> str:
     if warnings:
         parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
     return f"Found {' and '.join(parts)} in {files}."
+
+
+@main.command()
+@click.argument("policy_path", metavar="POLICY", type=click.Path())
+@click.argument("data", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text: summary tables and findings; json: one object for tools; csv: the input rows "
+    "with verdict columns appended.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(list(FORMATS)),
+    help="Read DATA as this format (default: by file extension; standard input is sniffed).",
+)
+@click.option("--encoding", help="The export's encoding (default: detected), e.g. cp932.")
+@click.option(
+    "--output-encoding",
+    help="Encoding of --format csv output (default: the input's encoding).",
+)
+@click.option(
+    "--timezone",
+    "zone_name",
+    default="UTC",
+    show_default=True,
+    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date `today` means in the policy (default: the current date in UTC).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many records to show for each unmet criterion or problem (text output).",
+)
+@click.option("--color/--no-color", default=None, help="Colour the text output.")
+def check(
+    policy_path: str,
+    data: tuple[str, ...],
+    output_format: str,
+    input_format: str | None,
+    encoding: str | None,
+    output_encoding: str | None,
+    zone_name: str,
+    as_of: dt.datetime | None,
+    limit: int,
+    color: bool | None,
+) -> None:
+    """Check the records of CRM exports against a policy.
+
+    DATA are CSV, TSV, JSON Lines or JSON files (by extension, or --input-format), or - for
+    standard input. Encodings are detected (UTF-8, UTF-16, CP932/Shift_JIS); Japanese number
+    and date formats are read as they are written.
+
+    \b
+    Exit codes: 0 every record conforms; 1 at least one finding; 2 usage errors, a policy
+    with errors, or an export that cannot be read.
+
+    \b
+    Examples:
+      stagelang check policies/japan.stage examples/contacts.csv
+      stagelang check policies/japan.stage export.csv --format json > findings.json
+      stagelang check policies/japan.stage export.csv --format csv > checked.csv
+      cat export.jsonl | stagelang check policies/japan.stage - --input-format jsonl
+    """
+    policy = _load_policy_or_exit(policy_path)
+    timezone = _timezone_or_exit(zone_name)
+    checker = Checker(policy, timezone=timezone, as_of=as_of.date() if as_of else None)
+    try:
+        if output_format == "json":
+            _check_to_json(checker, data, input_format, encoding)
+        elif output_format == "csv":
+            _check_to_csv(checker, data, input_format, encoding, output_encoding)
+        else:
+            use_color = _wants_color() if color is None else color
+            _check_to_text(checker, data, input_format, encoding, limit, use_color)
+    except InputError as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    failing = checker.summary.not_conforming + checker.summary.unreadable
+    sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def _load_policy_or_exit(path: str) -> Policy:
+    try:
+        return load(path)
+    except PolicyFileError as error:
+        click.echo(f"stagelang: {error}", err=True)
+    except PolicyError as error:
+        source = read_policy_text(path)
+        for diagnostic in error.errors:
+            click.echo(render(diagnostic, source), err=True)
+            click.echo(err=True)
+        click.echo(
+            f"stagelang: {path} has errors; fix them before checking data (stagelang lint {path})",
+            err=True,
+        )
+    sys.exit(EXIT_USAGE)
+
+
+def _timezone_or_exit(name: str) -> dt.tzinfo:
+    offset = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", name)
+    if offset:
+        sign = 1 if offset[1] == "+" else -1
+        minutes = int(offset[2]) * 60 + int(offset[3])
+        return dt.timezone(sign * dt.timedelta(minutes=minutes))
+    if name.upper() in ("UTC", "Z"):
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        click.echo(
+            f'stagelang: unknown time zone "{name}"; use a name such as Asia/Tokyo '
+            "or an offset such as +09:00",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+
+
+def _check_to_text(
+    checker: Checker,
+    data: tuple[str, ...],
+    input_format: str | None,
+    encoding: str | None,
+    limit: int,
+    color: bool,
+) -> None:
+    groups = Groups(checker.policy.criteria_in_order(), limit)
+    with _progress() as advance:
+        for result in checker.check_files(list(data), input_format=input_format, encoding=encoding):
+            for finding in result.findings:
+                groups.add(finding)
+            advance()
+    policy = checker.policy
+    text_report.render(
+        console_for(sys.stdout, color), f"{policy.name} ({policy.file})", checker.summary, groups
+    )
+
+
+def _check_to_json(
+    checker: Checker, data: tuple[str, ...], input_format: str | None, encoding: str | None
+) -> None:
+    writer = JsonWriter(sys.stdout)
+    for result in checker.check_files(list(data), input_format=input_format, encoding=encoding):
+        for finding in result.findings:
+            writer.add(finding)
+    policy = checker.policy
+    writer.close(
+        checker.summary, {"name": policy.name, "file": policy.file, "stages": list(policy.stages)}
+    )
+
+
+def _check_to_csv(
+    checker: Checker,
+    data: tuple[str, ...],
+    input_format: str | None,
+    encoding: str | None,
+    output_encoding: str | None,
+) -> None:
+    writer: CsvWriter | None = None
+    sys.stdout.flush()
+    for name in data:
+        with open_table(name, input_format=input_format, encoding=encoding) as table:
+            if writer is None:
+                columns = table.columns or [f.column for f in checker.policy.fields.values()]
+                chosen = output_encoding or table.encoding
+                writer = CsvWriter(sys.stdout.buffer, chosen, columns, table.format == "tsv")
+            for result in checker.check_table(table):
+                writer.add(result)
+    if writer is not None:
+        writer.close()
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[], None]]:
+    """A record counter on standard error, only when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    columns = (SpinnerColumn(), TextColumn("checked {task.completed:,} records"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("check", total=None)
+        counter = 0
+
+        def advance() -> None:
+            nonlocal counter
+            counter += 1
+            if counter % 1000 == 0:
+                progress.update(task, completed=counter)
+
+        yield advance

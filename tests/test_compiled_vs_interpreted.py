@@ -211,6 +211,7 @@ def test_cumulative_conformance_agrees_with_the_interpreter(
             if c.segment is None or in_jp
         )
 
+    assert policy.segments_of(record, today=TODAY) == (("jp",) if in_jp else ())
     expected = all(met(k, with_exit=k < rank) for k in range(rank + 1))
     verdict = policy.check(record, today=TODAY)
 

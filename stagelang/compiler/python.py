@@ -351,6 +351,60 @@ def compile_qualifier(
     return _build(source, namespace, "qualify")
 
 
+def compile_segments(
+    policy: CheckedPolicy, fallback: Callable[[Any, dt.date | None], Any]
+) -> Checker:
+    """Compile `segments(record, *, today=None)`: the names of the segments a record is in."""
+    source = _Source()
+    write = _Expressions(policy, source)
+    names = tuple(policy.segments)
+    source.emit("def segments(r, *, today=None):", 0)
+    source.emit("try:", 1)
+    if _uses_today(policy):
+        source.emit("if today is None:")
+        source.emit("today = _today()", 3)
+    source.emit("found = ()")
+    for slot, segment in enumerate(policy.segments.values()):
+        test = write.true(segment.condition)
+        source.read_fields()
+        source.emit(f"if {test}:")
+        source.emit(f"found += (_names[{slot}],)", 3)
+    source.emit("return found")
+    _emit_fallback(source)
+    namespace = {
+        "_names": names,
+        "_fallback": fallback,
+        "_today": runtime.today_utc,
+        **_fallback_namespace(),
+    }
+    return _build(source, namespace, "segments")
+
+
+def compile_criteria(policy: CheckedPolicy, criteria: Sequence[Criterion]) -> list[Checker]:
+    """One function per criterion, `test(record, today)`: True, False, or None for unknown.
+
+    Verdicts use these to say which criteria a failing record does not meet, and whether
+    because a value is false or because it is missing.
+    """
+    source = _Source()
+    write = _Expressions(policy, source)
+    for slot, criterion in enumerate(criteria):
+        source.fields = {}  # each function reads its own fields
+        source.emit(f"def criterion{slot}(r, today):", 0)
+        true, false = write.true(criterion.condition), write.false(criterion.condition)
+        source.read_fields(1)
+        source.emit(f"if {true}:", 1)
+        source.emit("return True")
+        source.emit(f"if {false}:", 1)
+        source.emit("return False")
+        source.emit("return None", 1)
+    scope = _namespace_of(source, {})
+    tests = [scope[f"criterion{slot}"] for slot in range(len(criteria))]
+    for test in tests:
+        test.__stagelang_source__ = scope["__stagelang_source__"]
+    return tests
+
+
 def _emit_criterion(
     source: _Source,
     write: _Expressions,
@@ -438,14 +492,20 @@ def _fallback_namespace() -> dict[str, Any]:
 
 
 def _build(source: _Source, namespace: dict[str, Any], name: str) -> Checker:
+    scope = _namespace_of(source, namespace)
+    function: Checker = scope[name]
+    function.__stagelang_source__ = scope["__stagelang_source__"]  # type: ignore[attr-defined]
+    return function
+
+
+def _namespace_of(source: _Source, namespace: dict[str, Any]) -> dict[str, Any]:
     text = "\n".join(source.lines) + "\n"
     scope: dict[str, Any] = {
         "__builtins__": {"bool": bool, "len": len},
         **namespace,
         **source.constants,
     }
-    code = compile(text, f"<stagelang {name}>", "exec")
+    code = compile(text, "<stagelang policy>", "exec")
     exec(code, scope)  # the text above comes from the checked tree only; see the module doc
-    function: Checker = scope[name]
-    function.__stagelang_source__ = text  # type: ignore[attr-defined]
-    return function
+    scope["__stagelang_source__"] = text
+    return scope

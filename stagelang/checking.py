@@ -1,0 +1,410 @@
+"""Checking exports against a policy: rows in, one result per record and a summary out.
+
+    >>> import stagelang
+    >>> policy = stagelang.load("policies/japan.stage")
+    >>> for result in policy.check_file("examples/contacts.csv"):   # doctest: +SKIP
+    ...     if not result.conforms:
+    ...         print(result.line, result.findings[0].message)
+
+The engine reads one row at a time (`stagelang.records.readers`), turns each cell into its
+field's type (`stagelang.records.coerce`), asks the compiled policy for a verdict, and turns
+everything that is wrong into findings. Every row read is accounted for in the summary:
+conforming, not conforming, or unreadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stagelang.analysis.model import Criterion
+from stagelang.errors import StagelangError
+from stagelang.findings import Finding, json_value
+from stagelang.policy import Policy
+from stagelang.records.coerce import CoercionError, coercer
+from stagelang.records.convert import Column, Converted, RowConverter, compile_row_converter
+from stagelang.records.readers import InputError, Row, Table, open_table
+from stagelang.suggestions import closest
+from stagelang.verdicts import format_value
+
+NO_STAGE = "(no stage)"
+
+
+class MissingColumnsError(InputError):
+    """The export lacks columns the policy needs: said once, before any row is read."""
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """One row of an export, checked: its place, its id and stage, and what is wrong with it."""
+
+    file: str
+    line: int
+    record_id: str | None
+    stage: str | None
+    segments: tuple[str, ...]
+    findings: list[Finding]
+    row: Row
+    unreadable: bool = False
+
+    @property
+    def conforms(self) -> bool:
+        return not self.findings
+
+    @property
+    def first_unmet_stage(self) -> str | None:
+        stages = [f.stage for f in self.findings if f.code == "SL501" and f.stage]
+        return stages[0] if stages else None
+
+
+@dataclass
+class Tally:
+    """Records, conforming and not conforming, for one stage or one segment."""
+
+    records: int = 0
+    conforming: int = 0
+    not_conforming: int = 0
+
+    def add(self, conforms: bool) -> None:
+        self.records += 1
+        if conforms:
+            self.conforming += 1
+        else:
+            self.not_conforming += 1
+
+
+@dataclass
+class Summary:
+    """Every record read, accounted for: the totals add up to the rows in the files."""
+
+    files: list[str] = field(default_factory=list)
+    conforming: int = 0
+    not_conforming: int = 0
+    unreadable: int = 0
+    by_stage: dict[str, Tally] = field(default_factory=dict)
+    by_segment: dict[str, Tally] = field(default_factory=dict)
+    findings: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def records(self) -> int:
+        return self.conforming + self.not_conforming + self.unreadable
+
+    def add(self, result: RecordResult) -> None:
+        if result.findings:
+            self.findings.update(finding.code for finding in result.findings)
+        if result.unreadable:
+            self.unreadable += 1
+            return
+        if result.conforms:
+            self.conforming += 1
+        else:
+            self.not_conforming += 1
+        self.by_stage.setdefault(result.stage or NO_STAGE, Tally()).add(result.conforms)
+        for segment in result.segments:
+            self.by_segment[segment].add(result.conforms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "records": self.records,
+            "conforming": self.conforming,
+            "not_conforming": self.not_conforming,
+            "unreadable": self.unreadable,
+            "by_stage": {name: vars(tally) for name, tally in self.by_stage.items()},
+            "by_segment": {name: vars(tally) for name, tally in self.by_segment.items()},
+            "findings_by_code": dict(sorted(self.findings.items())),
+        }
+
+
+class Checker:
+    """Checks the records of one or more exports against a policy, keeping a running summary."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        timezone: dt.tzinfo = dt.UTC,
+        as_of: dt.date | None = None,
+    ) -> None:
+        self.policy = policy
+        self.timezone = timezone
+        self.as_of = as_of
+        self.summary = Summary(
+            by_stage={stage: Tally() for stage in policy.stages},
+            by_segment={segment: Tally() for segment in policy.segments},
+        )
+        self._seen_ids: dict[str, int] = {}
+        self._files: list[str] = []
+        self.id_field = policy.checked.id_field
+        self.segments_of = policy.segments_of
+        self._converters = {
+            name: coercer(declared.type, separator=declared.separator, timezone=timezone)
+            for name, declared in policy.fields.items()
+        }
+
+    def check_files(
+        self, names: Sequence[str], *, input_format: str | None = None, encoding: str | None = None
+    ) -> Iterator[RecordResult]:
+        """Check every record of every file in turn. Raises InputError for an unreadable file."""
+        for name in names:
+            with open_table(name, input_format=input_format, encoding=encoding) as table:
+                yield from self.check_table(table)
+
+    def check_table(self, table: Table) -> Iterator[RecordResult]:
+        """Check every record of an open export."""
+        self.summary.files.append(table.name)
+        columns = self._bind(table)
+        convert = (
+            _json_converter(columns) if table.columns is None else (compile_row_converter(columns))
+        )
+        names = {column.field: column.key for column in columns}
+        add = self.summary.add
+        for row in table.rows:
+            result = self._check_row(table.name, row, convert, names)
+            add(result)
+            yield result
+
+    # Columns
+
+    def _bind(self, table: Table) -> list[Column]:
+        fields = self.policy.fields
+        if table.columns is None:  # JSON: each object names its own keys
+            return [
+                Column(name, f.type, f.column, self._converters[name]) for name, f in fields.items()
+            ]
+
+        positions = _column_positions(table.columns)
+        columns: list[Column] = []
+        missing: list[str] = []
+        for name, declared in fields.items():
+            index = positions.get(declared.column)
+            if index is None:
+                index = positions.get(declared.column.strip().casefold())
+            if index is None:
+                missing.append(_missing_column(name, declared.column, table.columns))
+                continue
+            columns.append(Column(name, declared.type, index, self._converters[name]))
+        if missing:
+            raise MissingColumnsError(
+                table.name,
+                "the export lacks columns the policy needs:\n  "
+                + "\n  ".join(missing)
+                + '\nrename the columns, or map fields to them with from "Column name"',
+                1,
+            )
+        return columns
+
+    # Rows
+
+    def _check_row(
+        self, file: str, row: Row, convert: RowConverter, keys: dict[str, int | str]
+    ) -> RecordResult:
+        if row.cells is None or row.problem is not None:
+            finding = Finding("SL506", f"the row cannot be read: {row.problem}", file, row.line)
+            return RecordResult(file, row.line, None, None, (), [finding], row, unreadable=True)
+
+        record, bad = convert(row.cells)
+        record_id = _text(record.get(self.id_field)) if self.id_field else None
+        verdict = self.policy.check(record, today=self.as_of)
+        stage = verdict.stage
+        segments = self.segments_of(record, today=self.as_of) if stage else ()
+        duplicate = self._duplicate(file, row.line, record_id)
+        if verdict.conforms and bad is None and duplicate is None:
+            return RecordResult(file, row.line, record_id, stage, segments, [], row)
+
+        findings = [
+            self._bad_value(file, row.line, record_id, name, error, keys)
+            for name, error in (bad or {}).items()
+        ]
+        if verdict.problem:
+            code = "SL503" if record.get(self.policy.checked.stage_field) is None else "SL502"
+            findings.append(Finding(code, verdict.problem, file, row.line, record_id))
+        if bad and stage:
+            findings.extend(self._unreadable_criteria(file, row.line, record_id, record, bad))
+        else:
+            # The reader built the record with the declared types: no need to check them again.
+            unmet = self.policy.unmet_criteria(record, today=self.as_of, check_types=False)
+            findings.extend(
+                _unmet_finding(file, row.line, record_id, u.criterion, u.values, u.message())
+                for u in unmet
+            )
+        if duplicate is not None:
+            findings.append(duplicate)
+        return RecordResult(file, row.line, record_id, stage, segments, findings, row)
+
+    def _bad_value(
+        self,
+        file: str,
+        line: int,
+        record_id: str | None,
+        name: str,
+        error: CoercionError,
+        keys: dict[str, int | str],
+    ) -> Finding:
+        column = self.policy.fields[name].column
+        where = f'column "{column}"' if column != name else f'"{name}"'
+        if error.cell is not None:  # one item of a list
+            message = (
+                f"{where} holds {_shown(error.cell)}, whose item {_shown(error.value)} is not "
+                f"{error.expected}"
+            )
+        else:
+            message = f"{where} holds {_shown(error.value)}, which is not {error.expected}"
+        return Finding(
+            "SL505",
+            message,
+            file,
+            line,
+            record_id,
+            values={name: error.cell if error.cell is not None else error.value},
+            column=column,
+        )
+
+    def _unreadable_criteria(
+        self,
+        file: str,
+        line: int,
+        record_id: str | None,
+        record: dict[str, Any],
+        bad: dict[str, CoercionError],
+    ) -> Iterable[Finding]:
+        """The unmet criteria of a record holding values that could not be read.
+
+        A criterion that reads such a value is unmet because of it: the value was set to
+        missing for evaluation, but `budget is missing` must not count as met, nor `budget > 0`
+        be reported as "missing", just because the cell held "TBD".
+        """
+        found = self.policy.unmet_criteria(record, today=self.as_of, check_types=False)
+        unmet = {id(u.criterion): u for u in found}
+        for criterion in self.policy.criteria_for(record, today=self.as_of):
+            unreadable = [name for name in criterion.fields if name in bad]
+            if unreadable:
+                values = {
+                    name: bad[name].value if name in bad else record.get(name)
+                    for name in criterion.fields
+                }
+                facts = ", ".join(f"{name} could not be read" for name in unreadable)
+                message = f"{criterion.describe()}, but {facts}"
+                yield _unmet_finding(file, line, record_id, criterion, values, message)
+            elif id(criterion) in unmet:
+                failed = unmet[id(criterion)]
+                yield _unmet_finding(
+                    file, line, record_id, criterion, failed.values, failed.message()
+                )
+
+    def _duplicate(self, file: str, line: int, record_id: str | None) -> Finding | None:
+        if record_id is None:
+            return None
+        if not self._files or self._files[-1] != file:
+            self._files.append(file)
+        # One int per id: the file's position and the line, so that a million ids fit.
+        place = (len(self._files) - 1) << 40 | line
+        first = self._seen_ids.setdefault(record_id, place)
+        if first == place:
+            return None
+        first_file, first_line = self._files[first >> 40], first & ((1 << 40) - 1)
+        where = f"line {first_line}" if first_file == file else f"{first_file} line {first_line}"
+        return Finding(
+            "SL504", f'record id "{record_id}" is also used on {where}', file, line, record_id
+        )
+
+
+def check_file(
+    policy: Policy,
+    path: str,
+    *,
+    input_format: str | None = None,
+    encoding: str | None = None,
+    timezone: dt.tzinfo = dt.UTC,
+    as_of: dt.date | None = None,
+) -> Iterator[RecordResult]:
+    """Check each record of an export file against a policy, one result per row."""
+    checker = Checker(policy, timezone=timezone, as_of=as_of)
+    yield from checker.check_files([path], input_format=input_format, encoding=encoding)
+
+
+def _unmet_finding(
+    file: str,
+    line: int,
+    record_id: str | None,
+    criterion: Criterion,
+    values: dict[str, Any] | Any,
+    message: str,
+) -> Finding:
+    return Finding(
+        "SL501",
+        message,
+        file,
+        line,
+        record_id,
+        stage=criterion.stage,
+        clause=criterion.text,
+        criterion=criterion.describe(),
+        values=dict(values),
+    )
+
+
+def _column_positions(columns: list[str]) -> dict[str, int]:
+    """Header positions by exact name, and by folded name where that is unambiguous."""
+    positions: dict[str, int] = {}
+    folded: dict[str, list[int]] = {}
+    for index, column in enumerate(columns):
+        positions.setdefault(column, index)
+        folded.setdefault(column.strip().casefold(), []).append(index)
+    for key, indexes in folded.items():
+        if len(indexes) == 1:
+            positions.setdefault(key, indexes[0])
+    return positions
+
+
+def _missing_column(field: str, column: str, headers: list[str]) -> str:
+    looked_for = f'column "{column}"' + (f' (field "{field}")' if column != field else "")
+    suggestion = closest(column, headers)
+    return looked_for + (f'; closest header: "{suggestion}"' if suggestion else "")
+
+
+def _json_converter(columns: list[Column]) -> RowConverter:
+    """Converts a JSON object's values; the keys it lacks are missing values."""
+
+    def convert(cells: Any) -> Converted:
+        record: dict[str, Any] = {}
+        bad: dict[str, CoercionError] | None = None
+        for column in columns:
+            try:
+                record[column.field] = column.convert(cells.get(column.key))
+            except CoercionError as error:
+                record[column.field] = None
+                bad = bad or {}
+                bad[column.field] = error
+        return record, bad
+
+    return convert
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return format_value(value)
+    return json.dumps(json_value(value), ensure_ascii=False, default=str)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+__all__ = [
+    "NO_STAGE",
+    "Checker",
+    "InputError",
+    "MissingColumnsError",
+    "RecordResult",
+    "StagelangError",
+    "Summary",
+    "Tally",
+    "check_file",
+]

@@ -1,0 +1,1 @@
+"""Renderers: the same results of `stagelang check`, in the shapes people and tools read."""

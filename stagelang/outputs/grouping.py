@@ -1,0 +1,59 @@
+"""Grouping findings for people: by unmet criterion in ladder order, then by kind of problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stagelang.findings import DATA_RULES, Finding
+
+_TITLES = {
+    "SL502": "Stage value names no stage",
+    "SL503": "No stage value",
+    "SL504": "Record id used more than once",
+    "SL505": "Value that cannot be read",
+    "SL506": "Row that cannot be read",
+}
+
+
+@dataclass
+class Group:
+    """Findings of one kind: a title, how many there are, and the first few to show."""
+
+    title: str
+    code: str
+    order: tuple[int, int]
+    count: int = 0
+    examples: list[Finding] = field(default_factory=list)
+
+
+class Groups:
+    """Collects findings into groups, keeping at most `limit` examples of each."""
+
+    def __init__(self, criteria: list[str], limit: int) -> None:
+        # Criteria appear in the order the policy lists them: by stage, then as written.
+        self.position = {criterion: index for index, criterion in enumerate(criteria)}
+        self.limit = limit
+        self.groups: dict[str, Group] = {}
+
+    def add(self, finding: Finding) -> None:
+        key = finding.criterion if finding.code == "SL501" and finding.criterion else finding.code
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = Group(_title(finding), finding.code, self._order(finding))
+        group.count += 1
+        if len(group.examples) < self.limit:
+            group.examples.append(finding)
+
+    def ordered(self) -> list[Group]:
+        return sorted(self.groups.values(), key=lambda group: group.order)
+
+    def _order(self, finding: Finding) -> tuple[int, int]:
+        if finding.code == "SL501":
+            return (0, self.position.get(finding.criterion or "", len(self.position)))
+        return (1, list(DATA_RULES).index(finding.code))
+
+
+def _title(finding: Finding) -> str:
+    if finding.code == "SL501" and finding.criterion:
+        return finding.criterion
+    return _TITLES.get(finding.code, DATA_RULES[finding.code].summary)

@@ -1,0 +1,98 @@
+"""The terminal report of `stagelang check`: summary tables, then findings by criterion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+from stagelang.checking import Summary, Tally
+from stagelang.outputs.grouping import Group, Groups
+from stagelang.verdicts import format_value
+
+
+def console_for(stream: IO[str], color: bool) -> Console:
+    """A console that colours only when asked, and never wraps a finding's line mid-value."""
+    return Console(
+        file=stream,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        emoji=False,
+        soft_wrap=True,
+        width=100,
+    )
+
+
+def render(console: Console, policy_name: str, summary: Summary, groups: Groups) -> None:
+    """Print the summary tables and the grouped findings."""
+    files = ", ".join(summary.files)
+    console.print(f"Checked {summary.records:,} records in {files} against {policy_name}.")
+    console.print()
+    console.print(_tally_table("Stage", summary.by_stage))
+    console.print()
+    if summary.by_segment:
+        console.print(_tally_table("Segment", summary.by_segment))
+        console.print()
+    if summary.unreadable:
+        console.print(f"Rows that could not be read: {summary.unreadable:,}")
+        console.print()
+
+    for group in groups.ordered():
+        _print_group(console, group)
+
+    console.print(_closing_line(summary))
+
+
+def _tally_table(title: str, tallies: Mapping[str, Tally]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column(title)
+    table.add_column("Records", justify="right")
+    table.add_column("Conforming", justify="right")
+    table.add_column("Not conforming", justify="right")
+    for name, tally in tallies.items():
+        table.add_row(
+            name,
+            f"{tally.records:,}",
+            f"{tally.conforming:,}",
+            f"{tally.not_conforming:,}",
+            style="red" if tally.not_conforming else None,
+        )
+    return table
+
+
+def _print_group(console: Console, group: Group) -> None:
+    plural = "s" if group.count != 1 else ""
+    console.print(f"[bold]{group.title}[/bold]  [dim]{group.code}, {group.count:,} record{plural}")
+    for finding in group.examples:
+        where = f"{finding.file}:{finding.line}"
+        who = f"id {finding.record_id}" if finding.record_id else "no id"
+        detail = _values(finding.values) if finding.code in ("SL501",) else finding.message
+        console.print(f"  {where}  {who}  {detail}", markup=False)
+    hidden = group.count - len(group.examples)
+    if hidden:
+        console.print(f"  [dim]and {hidden:,} more (--limit shows more)")
+    console.print()
+
+
+def _values(values: dict[str, object] | object) -> str:
+    if not isinstance(values, dict) or not values:
+        return ""
+    return ", ".join(
+        f"{name} is missing" if value is None else f"{name} = {format_value(value)}"
+        for name, value in values.items()
+    )
+
+
+def _closing_line(summary: Summary) -> str:
+    failing = summary.not_conforming + summary.unreadable
+    if not failing:
+        return f"All {summary.records:,} records conform."
+    findings = sum(summary.findings.values())
+    return (
+        f"{summary.conforming:,} of {summary.records:,} records conform; "
+        f"{summary.not_conforming:,} do not and {summary.unreadable:,} could not be read "
+        f"({findings:,} findings)."
+    )
