@@ -29,9 +29,14 @@ from stagelang.records.coerce import CoercionError, coercer
 from stagelang.records.convert import Column, Converted, RowConverter, compile_row_converter
 from stagelang.records.readers import InputError, Row, Table, open_table
 from stagelang.suggestions import closest
-from stagelang.verdicts import format_value
+from stagelang.verdicts import Verdict, format_value
 
 NO_STAGE = "(no stage)"
+
+
+# A record's place is one int, the file's position and the line, so that a million ids fit.
+_LINE_BITS = 40
+_LINE_MASK = (1 << _LINE_BITS) - 1
 
 
 class MissingColumnsError(InputError):
@@ -140,7 +145,6 @@ class Checker:
         self._seen_ids: dict[str, int] = {}
         self._files: list[str] = []
         self.id_field = policy.checked.id_field
-        self.segments_of = policy.segments_of
         self._converters = {
             name: coercer(declared.type, separator=declared.separator, timezone=timezone)
             for name, declared in policy.fields.items()
@@ -156,16 +160,50 @@ class Checker:
 
     def check_table(self, table: Table) -> Iterator[RecordResult]:
         """Check every record of an open export."""
-        self.summary.files.append(table.name)
+        file = table.name
+        self.summary.files.append(file)
         columns = self._bind(table)
-        convert = (
-            _json_converter(columns) if table.columns is None else (compile_row_converter(columns))
-        )
-        names = {column.field: column.key for column in columns}
-        add = self.summary.add
+        if table.columns is None:
+            convert = _json_converter(columns)
+        else:
+            convert = compile_row_converter(columns)
+        self._files.append(file)
+        place_of_file = (len(self._files) - 1) << _LINE_BITS
+
+        # The loop below runs once per record of exports with millions of rows: what it uses
+        # is held in locals, and a record that conforms takes the shortest way through.
+        check, segments_of, as_of = self.policy.check, self.policy.segments_of, self.as_of
+        id_field, seen = self.id_field, self._seen_ids
+        summary = self.summary
+        by_stage, by_segment = summary.by_stage, summary.by_segment
         for row in table.rows:
-            result = self._check_row(table.name, row, convert, names)
-            add(result)
+            cells = row.cells
+            if cells is None or row.problem is not None:
+                result = self._unreadable(file, row)
+            else:
+                record, bad = convert(cells)
+                record_id = record.get(id_field) if id_field else None
+                if record_id is not None and record_id.__class__ is not str:
+                    record_id = str(record_id)
+                verdict = check(record, today=as_of)
+                stage = verdict.stage
+                segments = segments_of(record, today=as_of) if stage else ()
+                place = place_of_file | row.line
+                first = place if record_id is None else seen.setdefault(record_id, place)
+                if verdict.conforms and stage is not None and bad is None and first == place:
+                    summary.conforming += 1
+                    tally = by_stage[stage]
+                    tally.records += 1
+                    tally.conforming += 1
+                    for segment in segments:
+                        tally = by_segment[segment]
+                        tally.records += 1
+                        tally.conforming += 1
+                    yield RecordResult(file, row.line, record_id, stage, segments, [], row)
+                    continue
+                findings = self._findings(file, row.line, record, bad, verdict, record_id, first)
+                result = RecordResult(file, row.line, record_id, stage, segments, findings, row)
+            summary.add(result)
             yield result
 
     # Columns
@@ -200,50 +238,43 @@ class Checker:
 
     # Rows
 
-    def _check_row(
-        self, file: str, row: Row, convert: RowConverter, keys: dict[str, int | str]
-    ) -> RecordResult:
-        if row.cells is None or row.problem is not None:
-            finding = Finding("SL506", f"the row cannot be read: {row.problem}", file, row.line)
-            return RecordResult(file, row.line, None, None, (), [finding], row, unreadable=True)
+    def _unreadable(self, file: str, row: Row) -> RecordResult:
+        finding = Finding("SL506", f"the row cannot be read: {row.problem}", file, row.line)
+        return RecordResult(file, row.line, None, None, (), [finding], row, unreadable=True)
 
-        record, bad = convert(row.cells)
-        record_id = _text(record.get(self.id_field)) if self.id_field else None
-        verdict = self.policy.check(record, today=self.as_of)
-        stage = verdict.stage
-        segments = self.segments_of(record, today=self.as_of) if stage else ()
-        duplicate = self._duplicate(file, row.line, record_id)
-        if verdict.conforms and bad is None and duplicate is None:
-            return RecordResult(file, row.line, record_id, stage, segments, [], row)
-
+    def _findings(
+        self,
+        file: str,
+        line: int,
+        record: dict[str, Any],
+        bad: dict[str, CoercionError] | None,
+        verdict: Verdict,
+        record_id: str | None,
+        first: int,
+    ) -> list[Finding]:
+        """Everything wrong with a record that does not conform, in the order it is read."""
         findings = [
-            self._bad_value(file, row.line, record_id, name, error, keys)
+            self._bad_value(file, line, record_id, name, error)
             for name, error in (bad or {}).items()
         ]
         if verdict.problem:
             code = "SL503" if record.get(self.policy.checked.stage_field) is None else "SL502"
-            findings.append(Finding(code, verdict.problem, file, row.line, record_id))
-        if bad and stage:
-            findings.extend(self._unreadable_criteria(file, row.line, record_id, record, bad))
-        else:
+            findings.append(Finding(code, verdict.problem, file, line, record_id))
+        if bad and verdict.stage:
+            findings.extend(self._unreadable_criteria(file, line, record_id, record, bad))
+        elif not verdict.conforms and verdict.stage:
             # The reader built the record with the declared types: no need to check them again.
             unmet = self.policy.unmet_criteria(record, today=self.as_of, check_types=False)
             findings.extend(
-                _unmet_finding(file, row.line, record_id, u.criterion, u.values, u.message())
+                _unmet_finding(file, line, record_id, u.criterion, u.values, u.message())
                 for u in unmet
             )
-        if duplicate is not None:
-            findings.append(duplicate)
-        return RecordResult(file, row.line, record_id, stage, segments, findings, row)
+        if record_id is not None and first != ((len(self._files) - 1) << _LINE_BITS | line):
+            findings.append(self._duplicate(file, line, record_id, first))
+        return findings
 
     def _bad_value(
-        self,
-        file: str,
-        line: int,
-        record_id: str | None,
-        name: str,
-        error: CoercionError,
-        keys: dict[str, int | str],
+        self, file: str, line: int, record_id: str | None, name: str, error: CoercionError
     ) -> Finding:
         column = self.policy.fields[name].column
         where = f'column "{column}"' if column != name else f'"{name}"'
@@ -296,17 +327,8 @@ class Checker:
                     file, line, record_id, criterion, failed.values, failed.message()
                 )
 
-    def _duplicate(self, file: str, line: int, record_id: str | None) -> Finding | None:
-        if record_id is None:
-            return None
-        if not self._files or self._files[-1] != file:
-            self._files.append(file)
-        # One int per id: the file's position and the line, so that a million ids fit.
-        place = (len(self._files) - 1) << 40 | line
-        first = self._seen_ids.setdefault(record_id, place)
-        if first == place:
-            return None
-        first_file, first_line = self._files[first >> 40], first & ((1 << 40) - 1)
+    def _duplicate(self, file: str, line: int, record_id: str, first: int) -> Finding:
+        first_file, first_line = self._files[first >> _LINE_BITS], first & _LINE_MASK
         where = f"line {first_line}" if first_file == file else f"{first_file} line {first_line}"
         return Finding(
             "SL504", f'record id "{record_id}" is also used on {where}', file, line, record_id

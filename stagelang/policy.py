@@ -110,6 +110,7 @@ class Policy:
         # Python call less per record is a fifth of the cost of checking it.
         self.check = self._check  # type: ignore[method-assign]
         self.qualify = self._qualify  # type: ignore[method-assign]
+        self.segments_of = self._segments  # type: ignore[method-assign]
 
     # What the policy declares
 
