@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from records import make_record  # noqa: E402
+from records import make_record
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -57,7 +57,7 @@ import stagelang
 from stagelang.checking import Checker
 policy = stagelang.load(sys.argv[2])
 start = time.perf_counter()
-checker = Checker(policy)
+checker = Checker(policy, duplicate_ids=sys.argv[3] == "ids")
 rows = sum(1 for _ in checker.check_files([sys.argv[1]]))
 seconds = time.perf_counter() - start
 print(rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -112,11 +112,13 @@ def export(n: int, seed: int) -> Path:
     return path
 
 
-def measure(script: str, path: Path) -> tuple[float, float]:
+def measure(script: str, path: Path, mode: str) -> tuple[float, float]:
     """Run time in seconds and peak memory in MiB of one child process."""
     output = subprocess.run(
-        [sys.executable, "-c", script, str(path), str(POLICY)],
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", script, str(path), str(POLICY), mode],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return float(output[1]), int(output[2]) / 1024
 
@@ -131,8 +133,12 @@ def main() -> None:
     path = export(options.n, options.seed)
     print(f"export: {path} ({path.stat().st_size / 2**20:.0f} MiB, {options.n:,} rows)")
     print(f"python: {sys.version.split()[0]}")
-    runs = {"floor: csv.DictReader": FLOOR, "stagelang engine": ENGINE,
-            "stagelang check --format json": CLI}
+    runs = {
+        "floor: csv.DictReader": (FLOOR, ""),
+        "stagelang engine": (ENGINE, "ids"),
+        "stagelang engine, no id index": (ENGINE, "no-ids"),
+        "stagelang check --format json": (CLI, ""),
+    }
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     memory: dict[str, list[float]] = {name: [] for name in runs}
     ratios: dict[str, list[float]] = {name: [] for name in runs}
@@ -140,7 +146,8 @@ def main() -> None:
         names = list(runs) if round_index % 2 == 0 else list(reversed(runs))
         timings = {}
         for name in names:
-            timings[name], peak = measure(runs[name], path)
+            script, mode = runs[name]
+            timings[name], peak = measure(script, path, mode)
             seconds[name].append(timings[name])
             memory[name].append(peak)
         floor = timings["floor: csv.DictReader"]
@@ -151,9 +158,11 @@ def main() -> None:
     for name in runs:
         run_time = statistics.median(seconds[name])
         rate = options.n / run_time
-        print(f"  {name:32} {run_time:7.2f} s  {rate:10,.0f} rows/s  "
-              f"x floor {statistics.median(ratios[name]):5.2f}  "
-              f"peak {statistics.median(memory[name]):6.0f} MiB")
+        print(
+            f"  {name:32} {run_time:7.2f} s  {rate:10,.0f} rows/s  "
+            f"x floor {statistics.median(ratios[name]):5.2f}  "
+            f"peak {statistics.median(memory[name]):6.0f} MiB"
+        )
     print(json.dumps({"n": options.n, "seconds": seconds, "peak_mib": memory}))
 
 

@@ -134,8 +134,10 @@ class Checker:
         *,
         timezone: dt.tzinfo = dt.UTC,
         as_of: dt.date | None = None,
+        duplicate_ids: bool = True,
     ) -> None:
         self.policy = policy
+        self.duplicate_ids = duplicate_ids
         self.timezone = timezone
         self.as_of = as_of
         self.summary = Summary(
@@ -174,6 +176,8 @@ class Checker:
         # is held in locals, and a record that conforms takes the shortest way through.
         check, segments_of, as_of = self.policy.check, self.policy.segments_of, self.as_of
         id_field, seen = self.id_field, self._seen_ids
+        # Finding repeated ids means remembering every id: about 110 bytes a record.
+        remember = self.duplicate_ids
         summary = self.summary
         by_stage, by_segment = summary.by_stage, summary.by_segment
         for row in table.rows:
@@ -189,7 +193,10 @@ class Checker:
                 stage = verdict.stage
                 segments = segments_of(record, today=as_of) if stage else ()
                 place = place_of_file | row.line
-                first = place if record_id is None else seen.setdefault(record_id, place)
+                if record_id is None or not remember:
+                    first = place
+                else:
+                    first = seen.setdefault(record_id, place)
                 if verdict.conforms and stage is not None and bad is None and first == place:
                     summary.conforming += 1
                     tally = by_stage[stage]

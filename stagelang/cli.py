@@ -177,6 +177,13 @@ def _summary(report: LintReport) -> str:
     show_default=True,
     help="How many records to show for each unmet criterion or problem (text output).",
 )
+@click.option(
+    "--duplicate-ids/--no-duplicate-ids",
+    default=True,
+    show_default=True,
+    help="Report record ids used more than once. Remembering ids takes about 110 bytes a "
+    "record; turn it off for exports of many millions of rows.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the text output.")
 def check(
     policy_path: str,
@@ -188,6 +195,7 @@ def check(
     zone_name: str,
     as_of: dt.datetime | None,
     limit: int,
+    duplicate_ids: bool,
     color: bool | None,
 ) -> None:
     """Check the records of CRM exports against a policy.
@@ -209,7 +217,12 @@ def check(
     """
     policy = _load_policy_or_exit(policy_path)
     timezone = _timezone_or_exit(zone_name)
-    checker = Checker(policy, timezone=timezone, as_of=as_of.date() if as_of else None)
+    checker = Checker(
+        policy,
+        timezone=timezone,
+        as_of=as_of.date() if as_of else None,
+        duplicate_ids=duplicate_ids,
+    )
     try:
         if output_format == "json":
             _check_to_json(checker, data, input_format, encoding)

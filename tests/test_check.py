@@ -394,3 +394,11 @@ def _table_from_text(text: str) -> Any:
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as handle:
         handle.write(text)
     return open_table(handle.name)
+
+
+def test_duplicate_ids_can_be_left_unchecked(tmp_path: Path) -> None:
+    data = write(
+        tmp_path, "a.csv", HEADER + "\n7,JP,subscriber,,,,,,,,,\n7,JP,subscriber,,,,,,,,,\n"
+    )
+    assert run("check", JAPAN, data)[0] == 1
+    assert run("check", JAPAN, data, "--no-duplicate-ids")[0] == 0

@@ -36,6 +36,6 @@ def test_the_quick_start_has_exactly_two_commands() -> None:
     lines = [line for line in commands.group(1).splitlines() if line.strip()]
     assert lines == [
         "python3 -m venv .venv && .venv/bin/pip install '.[test]' && "
-        ".venv/bin/stagelang lint policies/",
+        ".venv/bin/stagelang check policies/japan.stage examples/contacts.csv",
         ".venv/bin/python -m pytest",
     ]
