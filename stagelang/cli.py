@@ -6,6 +6,7 @@ and unreadable input.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
 import json
@@ -40,6 +41,8 @@ Examples:
   stagelang lint policies/                 lint every *.stage file under policies/
   stagelang lint japan.stage --format json diagnostics as JSON, for tools
   stagelang lint policies/ --fail-on warning   fail on warnings too (for CI)
+  stagelang check policies/japan.stage examples/contacts.csv
+                                           check an export against a policy
 
 Documentation: docs/language.md in the project, or `stagelang COMMAND --help`.""",
 )
@@ -217,6 +220,14 @@ def check(
     """
     policy = _load_policy_or_exit(policy_path)
     timezone = _timezone_or_exit(zone_name)
+    for option, name in (("--encoding", encoding), ("--output-encoding", output_encoding)):
+        if name is not None and not _is_encoding(name):
+            click.echo(
+                f'stagelang: {option}: "{name}" is not an encoding Python knows; '
+                "try utf-8, cp932 or utf-16",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
     checker = Checker(
         policy,
         timezone=timezone,
@@ -253,6 +264,14 @@ def _load_policy_or_exit(path: str) -> Policy:
             err=True,
         )
     sys.exit(EXIT_USAGE)
+
+
+def _is_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
 
 
 def _timezone_or_exit(name: str) -> dt.tzinfo:

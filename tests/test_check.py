@@ -158,10 +158,12 @@ def test_an_undecodable_file_names_the_line(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-def test_an_unknown_encoding_is_a_usage_error(tmp_path: Path) -> None:
-    code, _, err = run("check", JAPAN, write(tmp_path, "e.csv", ROWS), "--encoding", "klingon")
+@pytest.mark.parametrize("option", ["--encoding", "--output-encoding"])
+def test_an_unknown_encoding_is_a_usage_error(tmp_path: Path, option: str) -> None:
+    data = write(tmp_path, "e.csv", ROWS)
+    code, _, err = run("check", JAPAN, data, option, "klingon", "--format", "csv")
     assert code == 2
-    assert '"klingon" is not an encoding' in err
+    assert f'{option}: "klingon" is not an encoding' in err
 
 
 # CSV realities --------------------------------------------------------------------------------
