@@ -342,20 +342,6 @@ class Checker:
         )
 
 
-def check_file(
-    policy: Policy,
-    path: str,
-    *,
-    input_format: str | None = None,
-    encoding: str | None = None,
-    timezone: dt.tzinfo = dt.UTC,
-    as_of: dt.date | None = None,
-) -> Iterator[RecordResult]:
-    """Check each record of an export file against a policy, one result per row."""
-    checker = Checker(policy, timezone=timezone, as_of=as_of)
-    yield from checker.check_files([path], input_format=input_format, encoding=encoding)
-
-
 def _unmet_finding(
     file: str,
     line: int,
@@ -435,5 +421,4 @@ __all__ = [
     "StagelangError",
     "Summary",
     "Tally",
-    "check_file",
 ]

@@ -14,29 +14,22 @@ from decimal import Decimal
 from typing import Any
 
 from stagelang.diagnostics import Severity
+from stagelang.rules import Rule
 
 _E = Severity.ERROR
+_PAGE = "docs/check.md"
 
 
-@dataclass(frozen=True, slots=True)
-class DataRule:
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-
-
-DATA_RULES: dict[str, DataRule] = {
+# Data rules are documented in docs/check.md, next to the command that reports them.
+DATA_RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
-        DataRule(
-            "SL501", "unmet-criterion", _E, "A record does not meet a criterion of its stage."
-        ),
-        DataRule("SL502", "unknown-stage", _E, "A record's stage value names no stage."),
-        DataRule("SL503", "missing-stage", _E, "A record has no stage value."),
-        DataRule("SL504", "duplicate-id", _E, "Two records have the same id."),
-        DataRule("SL505", "bad-value", _E, "A cell cannot be read as its field's type."),
-        DataRule("SL506", "unreadable-row", _E, "A row cannot be read: ragged, or not JSON."),
+        Rule("SL501", "unmet-criterion", _E, "A record misses a criterion of its stage.", _PAGE),
+        Rule("SL502", "unknown-stage", _E, "A record's stage value names no stage.", _PAGE),
+        Rule("SL503", "missing-stage", _E, "A record has no stage value.", _PAGE),
+        Rule("SL504", "duplicate-id", _E, "Two records have the same id.", _PAGE),
+        Rule("SL505", "bad-value", _E, "A cell cannot be read as its field's type.", _PAGE),
+        Rule("SL506", "unreadable-row", _E, "A row cannot be read: ragged, or not JSON.", _PAGE),
     )
 }
 

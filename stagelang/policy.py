@@ -203,11 +203,10 @@ class Policy:
 
         Reads the file one row at a time; raises InputError if it cannot be read at all.
         """
-        from stagelang.checking import check_file
+        from stagelang.checking import Checker
 
-        return check_file(
-            self, path, input_format=input_format, encoding=encoding, timezone=timezone, as_of=as_of
-        )
+        checker = Checker(self, timezone=timezone, as_of=as_of)
+        return checker.check_files([path], input_format=input_format, encoding=encoding)
 
     def explain(self, record: Record, *, today: dt.date | None = None) -> tuple[Unmet, ...]:
         """Every criterion the record does not meet at its stage, lowest stage first."""

@@ -13,14 +13,17 @@ from stagelang.diagnostics import Diagnostic, Severity, Span
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A rule code: its stable name, severity, one-line summary and the page documenting it."""
+
     code: str
     name: str
     severity: Severity
     summary: str
+    page: str = "docs/language.md"
 
     @property
     def help_url(self) -> str:
-        return f"docs/language.md#{self.code.lower()}"
+        return f"{self.page}#{self.code.lower()}"
 
 
 _E, _W = Severity.ERROR, Severity.WARNING
