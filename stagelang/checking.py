@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -292,6 +293,7 @@ class Checker:
             )
         else:
             message = f"{where} holds {_shown(error.value)}, which is not {error.expected}"
+            message += _hint(error.value)
         return Finding(
             "SL505",
             message,
@@ -398,6 +400,19 @@ def _json_converter(columns: list[Column]) -> RowConverter:
         return record, bad
 
     return convert
+
+
+def _hint(value: object) -> str:
+    """Advice for the bad values exports produce most often."""
+    if isinstance(value, str) and _SLASHED_DAY_FIRST_OR_MONTH_FIRST.fullmatch(value.strip()):
+        return (
+            " (a date written day-first or month-first is ambiguous: 2/1/2018 could be 1"
+            " February or 2 January; export dates as YEAR-MONTH-DAY)"
+        )
+    return ""
+
+
+_SLASHED_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
 
 
 def _shown(value: object) -> str:

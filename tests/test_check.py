@@ -404,3 +404,24 @@ def test_duplicate_ids_can_be_left_unchecked(tmp_path: Path) -> None:
     )
     assert run("check", JAPAN, data)[0] == 1
     assert run("check", JAPAN, data, "--no-duplicate-ids")[0] == 0
+
+
+def test_an_ambiguous_date_gets_advice(tmp_path: Path) -> None:
+    policy = write(
+        tmp_path,
+        "p.stage",
+        "id field record_id\nstage field lifecycle_stage\n"
+        "field signed: date required\nstage Customer\n",
+    )
+    data = write(tmp_path, "d.csv", "record_id,lifecycle_stage,signed\n1,customer,2/1/2018\n")
+    code, out, _ = run("check", policy, data, "--format", "json")
+    (bad, _unmet) = json.loads(out)["findings"]
+    assert code == 1
+    assert bad["message"].startswith('"signed" holds "2/1/2018", which is not a date')
+    assert "export dates as YEAR-MONTH-DAY" in bad["message"]
+
+
+def test_a_spreadsheet_workbook_is_refused_with_advice(tmp_path: Path) -> None:
+    code, _, err = run("check", JAPAN, write(tmp_path, "export.xlsx", "PK"))
+    assert code == 2
+    assert "save the sheet as CSV" in err

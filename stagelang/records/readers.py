@@ -32,6 +32,8 @@ _BY_SUFFIX = {
     ".json": "json",
 }
 
+_SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
+
 # CRM exports hold long notes; the csv module's default field limit (128 KiB) is too small.
 csv.field_size_limit(1 << 28)
 
@@ -86,6 +88,12 @@ def format_of(name: str, given: str | None) -> str | None:
 
 def open_table(name: str, *, input_format: str | None = None, encoding: str | None = None) -> Table:
     """Open an export for reading row by row. `name` is a path, or `-` for standard input."""
+    if input_format is None and Path(name).suffix.lower() in _SPREADSHEETS:
+        raise InputError(
+            name,
+            "is a spreadsheet workbook, which stagelang does not read; save the sheet as CSV "
+            "(UTF-8) and check that file",
+        )
     binary = _open_binary(name)
     try:
         sample = binary.peek(SAMPLE_BYTES)[:SAMPLE_BYTES]
