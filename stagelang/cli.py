@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import datetime as dt
+import difflib
 import json
 import os
 import re
@@ -22,14 +23,15 @@ from stagelang import __version__
 from stagelang.checking import Checker
 from stagelang.diagnostics import Severity, render
 from stagelang.errors import PolicyError, PolicyFileError
-from stagelang.linting import LintReport, lint_paths
-from stagelang.outputs import text_report
+from stagelang.linting import LintReport, find_policy_files, lint_paths
+from stagelang.outputs import ci, text_report
 from stagelang.outputs.csv_report import CsvWriter
 from stagelang.outputs.grouping import Groups
 from stagelang.outputs.json_report import JsonWriter
 from stagelang.outputs.text_report import console_for
 from stagelang.policy import Policy, load, read_policy_text
 from stagelang.records.readers import FORMATS, InputError, open_table
+from stagelang.syntax.formatter import format_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -61,10 +63,11 @@ def main() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", *ci.CI_FORMATS]),
     default="text",
     show_default=True,
-    help="text for people, json (an array of diagnostics) for tools.",
+    help="text for people, json (an array of diagnostics) for tools; sarif, junit or github "
+    "(workflow annotations) for CI, see docs/ci.md.",
 )
 @click.option(
     "--fail-on",
@@ -94,6 +97,10 @@ def lint(paths: tuple[str, ...], output_format: str, fail_on: str, color: bool |
         click.echo(
             json.dumps([d.to_dict() for d in report.diagnostics], ensure_ascii=False, indent=2)
         )
+    elif output_format in ci.CI_FORMATS:
+        with ci.utf8_stdout() as stream:
+            summary = _summary(report)
+            ci.write_lint(output_format, report, stream, fail_on=Severity(fail_on), summary=summary)
     else:
         use_color = _wants_color() if color is None else color
         _print_text_report(report, use_color)
@@ -145,11 +152,12 @@ def _summary(report: LintReport) -> str:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "csv"]),
+    type=click.Choice(["text", "json", "csv", *ci.CI_FORMATS]),
     default="text",
     show_default=True,
     help="text: summary tables and findings; json: one object for tools; csv: the input rows "
-    "with verdict columns appended.",
+    "with verdict columns appended; sarif, junit or github (workflow annotations) for CI, "
+    "see docs/ci.md.",
 )
 @click.option(
     "--input-format",
@@ -178,7 +186,8 @@ def _summary(report: LintReport) -> str:
     type=click.IntRange(min=0),
     default=10,
     show_default=True,
-    help="How many records to show for each unmet criterion or problem (text output).",
+    help="How many records to show for each unmet criterion or problem (text, sarif, junit "
+    "and github output).",
 )
 @click.option(
     "--duplicate-ids/--no-duplicate-ids",
@@ -239,6 +248,8 @@ def check(
             _check_to_json(checker, data, input_format, encoding)
         elif output_format == "csv":
             _check_to_csv(checker, data, input_format, encoding, output_encoding)
+        elif output_format in ci.CI_FORMATS:
+            _check_for_ci(checker, data, input_format, encoding, output_format, limit)
         else:
             use_color = _wants_color() if color is None else color
             _check_to_text(checker, data, input_format, encoding, limit, use_color)
@@ -347,6 +358,32 @@ def _check_to_csv(
         writer.close()
 
 
+def _check_for_ci(
+    checker: Checker,
+    data: tuple[str, ...],
+    input_format: str | None,
+    encoding: str | None,
+    output_format: str,
+    limit: int,
+) -> None:
+    with ci.utf8_stdout() as stream:
+        writer = ci.check_writer(
+            output_format,
+            stream,
+            checker.policy,
+            limit=limit,
+            duplicate_ids=checker.duplicate_ids,
+        )
+        with _progress() as advance:
+            for result in checker.check_files(
+                list(data), input_format=input_format, encoding=encoding
+            ):
+                for finding in result.findings:
+                    writer.add(finding)
+                advance()
+        writer.close(checker.summary)
+
+
 @contextlib.contextmanager
 def _progress() -> Iterator[Callable[[], None]]:
     """A record counter on standard error, only when it is a terminal."""
@@ -368,3 +405,112 @@ def _progress() -> Iterator[Callable[[], None]]:
                 progress.update(task, completed=counter)
 
         yield advance
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--check", is_flag=True, help="Change no file; list those that would change and exit 1."
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Change no file; print what would change as a unified diff and exit 1.",
+)
+def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
+    """Rewrite policy files in the one canonical style, keeping every comment.
+
+    PATHS are policy files or folders; folders are searched for *.stage files. Formatting
+    never changes what a policy means. The style is described in docs/language.md,
+    "Formatting".
+
+    \b
+    Exit codes: 0 done, or nothing to change; 1 with --check or --diff, a file would
+    change; 2 a file cannot be read or has syntax errors (nothing is written to it).
+
+    \b
+    Examples:
+      stagelang fmt policies/
+      stagelang fmt --check policies/
+      stagelang fmt --diff policies/japan.stage
+    """
+    files, missing = find_policy_files(paths)
+    for path in missing:
+        click.echo(f"stagelang: {_missing_path(path)}", err=True)
+
+    dry_run = check or show_diff
+    changed, failed = 0, len(missing)
+    for path in files:
+        texts = _formatted_or_none(path)
+        if texts is None or not _report_change(path, texts, check, show_diff):
+            failed += 1
+        elif texts[0] != texts[1]:
+            changed += 1
+
+    unchanged = len(files) + len(missing) - changed - failed
+    click.echo(_fmt_summary(changed, unchanged, failed, dry_run), err=show_diff)
+    if failed:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if changed and dry_run else EXIT_CLEAN)
+
+
+def _missing_path(path: str) -> str:
+    return path if ": " in path else f"{path}: no such file or folder"
+
+
+def _formatted_or_none(path: str) -> tuple[str, str] | None:
+    """The file's text and its formatted text; None, once the reason is printed, if neither."""
+    try:
+        source = read_policy_text(path)
+    except PolicyFileError as error:
+        click.echo(f"stagelang: {error}", err=True)
+        return None
+
+    try:
+        return source, format_source(source, path)
+    except PolicyError as error:
+        color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        for diagnostic in error.errors:
+            click.echo(render(diagnostic, source, color=color), err=True)
+            click.echo(err=True)
+        click.echo(f"stagelang: {path} has syntax errors, so it was not formatted", err=True)
+        return None
+
+
+def _report_change(path: str, texts: tuple[str, str], check: bool, show_diff: bool) -> bool:
+    """Print the diff, list the file or rewrite it, as the options ask; False if it cannot be
+    written."""
+    source, formatted = texts
+    if source == formatted:
+        return True
+    if show_diff:
+        lines = difflib.unified_diff(
+            source.splitlines(keepends=True), formatted.splitlines(keepends=True), path, path
+        )
+        click.echo("".join(lines), nl=False)
+    elif check:
+        click.echo(f"would reformat {path}")
+    else:
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as file:
+                file.write(formatted)
+        except OSError as error:
+            click.echo(f"stagelang: {path}: cannot write the file: {error.strerror}", err=True)
+            return False
+        click.echo(f"reformatted {path}")
+    return True
+
+
+def _fmt_summary(changed: int, unchanged: int, failed: int, dry_run: bool) -> str:
+    def files(number: int) -> str:
+        return f"{number} policy file{'s' if number != 1 else ''}"
+
+    parts = []
+    if changed:
+        parts.append(f"{files(changed)} {'would be reformatted' if dry_run else 'reformatted'}")
+    if unchanged or not (changed or failed):
+        parts.append(f"{files(unchanged)} already formatted")
+    if failed:
+        parts.append(f"{failed} could not be formatted")
+    return ", ".join(parts) + "."

@@ -35,14 +35,17 @@ class Groups:
         self.limit = limit
         self.groups: dict[str, Group] = {}
 
-    def add(self, finding: Finding) -> None:
+    def add(self, finding: Finding) -> bool:
+        """Count a finding; True if it is one of the examples kept (at most `limit` a group)."""
         key = finding.criterion if finding.code == "SL501" and finding.criterion else finding.code
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(_title(finding), finding.code, self._order(finding))
         group.count += 1
-        if len(group.examples) < self.limit:
-            group.examples.append(finding)
+        if len(group.examples) >= self.limit:
+            return False
+        group.examples.append(finding)
+        return True
 
     def ordered(self) -> list[Group]:
         return sorted(self.groups.values(), key=lambda group: group.order)

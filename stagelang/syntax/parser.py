@@ -527,11 +527,12 @@ class _TreeBuilder(Transformer[Token, Any]):
             setattr(result, option.key, option.value)
         return result
 
+    # Type names are case-insensitive like keywords, so the tree holds them in lower case.
     def simple_type(self, meta: Any, children: list[Token]) -> nodes.TypeRef:
-        return nodes.TypeRef(str(children[0]), span=_span_of(meta))
+        return nodes.TypeRef(str(children[0]).lower(), span=_span_of(meta))
 
     def generic_type(self, meta: Any, children: list[Any]) -> nodes.TypeRef:
-        return nodes.TypeRef(str(children[0]), children[1], span=_span_of(meta))
+        return nodes.TypeRef(str(children[0]).lower(), children[1], span=_span_of(meta))
 
     def column_option(self, meta: Any, children: list[Token]) -> _Option:
         return _Option("column", self._text(children[0]), _span_of(meta))

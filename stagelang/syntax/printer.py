@@ -7,6 +7,7 @@ the formatter and messages that quote a rewritten condition build on it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from stagelang.syntax import nodes
@@ -17,34 +18,41 @@ _OR, _AND, _NOT, _COMPARISON, _SUM, _UNARY, _ATOM = range(7)
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
 
 
-def format_expression(expr: nodes.Expr) -> str:
-    """The expression as a policy author would write it."""
+def format_expression(
+    expr: nodes.Expr, literal: Callable[[nodes.Literal], str] | None = None
+) -> str:
+    """The expression as a policy author would write it.
+
+    `literal` may spell constants another way that means the same, such as the formatter
+    keeping `6w` as written where `format_literal` would say `42d`.
+    """
+    spell = literal or _spell_literal
     if isinstance(expr, nodes.Logical):
         level = _OR if expr.operator == "or" else _AND
         # A nested `and` inside an `and` keeps its parentheses: it is a separate node.
-        parts = [_wrap(operand, level + 1) for operand in expr.operands]
+        parts = [_wrap(operand, level + 1, spell) for operand in expr.operands]
         return f" {expr.operator} ".join(parts)
     if isinstance(expr, nodes.Not):
-        return f"not {_wrap(expr.operand, _NOT)}"
+        return f"not {_wrap(expr.operand, _NOT, spell)}"
     if isinstance(expr, nodes.Compare):
-        left, right = _wrap(expr.left, _SUM), _wrap(expr.right, _SUM)
+        left, right = _wrap(expr.left, _SUM, spell), _wrap(expr.right, _SUM, spell)
         return f"{left} {expr.operator} {right}"
     if isinstance(expr, nodes.IsSet):
-        return f"{_wrap(expr.operand, _SUM)} {'is missing' if expr.negated else 'is set'}"
+        return f"{_wrap(expr.operand, _SUM, spell)} {'is missing' if expr.negated else 'is set'}"
     if isinstance(expr, nodes.Arithmetic):
-        left, right = _wrap(expr.left, _SUM), _wrap(expr.right, _UNARY)
+        left, right = _wrap(expr.left, _SUM, spell), _wrap(expr.right, _UNARY, spell)
         return f"{left} {expr.operator} {right}"
     if isinstance(expr, nodes.Negate):
-        return f"-{_wrap(expr.operand, _UNARY)}"
+        return f"-{_wrap(expr.operand, _UNARY, spell)}"
     if isinstance(expr, nodes.Count):
-        return f"count({format_expression(expr.argument)})"
+        return f"count({format_expression(expr.argument, spell)})"
     if isinstance(expr, nodes.ListLiteral):
-        return "[" + ", ".join(format_expression(item) for item in expr.items) + "]"
+        return "[" + ", ".join(format_expression(item, spell) for item in expr.items) + "]"
     if isinstance(expr, nodes.Today):
         return "today"
     if isinstance(expr, nodes.Name):
         return expr.name
-    return format_literal(expr.value)
+    return spell(expr)
 
 
 def format_literal(value: nodes.LiteralValue) -> str:
@@ -79,8 +87,12 @@ def _precedence(expr: nodes.Expr) -> int:
     return _ATOM
 
 
-def _wrap(expr: nodes.Expr, level: int) -> str:
-    text = format_expression(expr)
+def _spell_literal(literal: nodes.Literal) -> str:
+    return format_literal(literal.value)
+
+
+def _wrap(expr: nodes.Expr, level: int, spell: Callable[[nodes.Literal], str]) -> str:
+    text = format_expression(expr, spell)
     return f"({text})" if _precedence(expr) < level else text
 
 
