@@ -21,6 +21,7 @@ import click
 
 from stagelang import __version__
 from stagelang.checking import Checker
+from stagelang.config import Config, ConfigError, config_for
 from stagelang.diagnostics import Severity, render
 from stagelang.errors import PolicyError, PolicyFileError
 from stagelang.linting import LintReport, find_policy_files, lint_paths
@@ -58,8 +59,14 @@ def main() -> None:
     """
 
 
+_CONFIG_HELP = (
+    "A stagelang.toml or pyproject.toml to use (default: the nearest one above the first path, "
+    "or the working directory), see docs/configuration.md."
+)
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--format",
     "output_format",
@@ -72,27 +79,37 @@ def main() -> None:
 @click.option(
     "--fail-on",
     type=click.Choice(["error", "warning"]),
-    default="error",
-    show_default=True,
-    help="The least severe diagnostic that makes the run fail (exit 1).",
+    default=None,
+    help="The least severe diagnostic that makes the run fail (exit 1). Default: fail-on of "
+    "the configuration, else error.",
 )
 @click.option(
     "--color/--no-color",
     default=None,
     help="Colour the text output (default: when writing to a terminal).",
 )
-def lint(paths: tuple[str, ...], output_format: str, fail_on: str, color: bool | None) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=_CONFIG_HELP)
+def lint(
+    paths: tuple[str, ...],
+    output_format: str,
+    fail_on: str | None,
+    color: bool | None,
+    config_path: str | None,
+) -> None:
     """Check policy files for syntax errors, unknown names, type errors and likely mistakes.
 
-    PATHS are policy files or folders; folders are searched for *.stage files. Every problem
-    in every file is reported in one run.
+    PATHS are policy files or folders; folders are searched for *.stage files (default: the
+    paths of the configuration). Every problem in every file is reported in one run.
 
     \b
     Examples:
       stagelang lint policies/
       stagelang lint policies/japan.stage --format json
     """
-    report = lint_paths(paths)
+    config = _config_or_exit(paths, config_path)
+    paths = _paths_or_exit(paths, config)
+    fail_on = fail_on or config.fail_on or "error"
+    report = lint_paths(paths, config)
     if output_format == "json":
         click.echo(
             json.dumps([d.to_dict() for d in report.diagnostics], ensure_ascii=False, indent=2)
@@ -113,6 +130,31 @@ def lint(paths: tuple[str, ...], output_format: str, fail_on: str, color: bool |
     if fail_on == "warning":
         failing += report.count(Severity.WARNING)
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def _config_or_exit(paths: tuple[str, ...], explicit: str | None) -> Config:
+    """The configuration for a run, its warnings printed; exit 2 if it cannot be used."""
+    try:
+        config = config_for(paths[0] if paths else None, explicit)
+    except ConfigError as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    for warning in config.warnings:
+        click.echo(f"stagelang: warning: {warning}", err=True)
+    return config
+
+
+def _paths_or_exit(paths: tuple[str, ...], config: Config) -> tuple[str, ...]:
+    if paths:
+        return paths
+    if config.paths:
+        return tuple(config.policy_paths())
+    click.echo(
+        "stagelang: name the policy files or folders, or set paths in a stagelang.toml or in "
+        "[tool.stagelang] of pyproject.toml (docs/configuration.md)",
+        err=True,
+    )
+    sys.exit(EXIT_USAGE)
 
 
 def _wants_color() -> bool:
@@ -408,7 +450,7 @@ def _progress() -> Iterator[Callable[[], None]]:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--check", is_flag=True, help="Change no file; list those that would change and exit 1."
 )
@@ -418,10 +460,12 @@ def _progress() -> Iterator[Callable[[], None]]:
     is_flag=True,
     help="Change no file; print what would change as a unified diff and exit 1.",
 )
-def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help=_CONFIG_HELP)
+def fmt(paths: tuple[str, ...], check: bool, show_diff: bool, config_path: str | None) -> None:
     """Rewrite policy files in the one canonical style, keeping every comment.
 
-    PATHS are policy files or folders; folders are searched for *.stage files. Formatting
+    PATHS are policy files or folders; folders are searched for *.stage files (default: the
+    paths of the configuration). Formatting
     never changes what a policy means. The style is described in docs/language.md,
     "Formatting".
 
@@ -435,6 +479,8 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
       stagelang fmt --check policies/
       stagelang fmt --diff policies/japan.stage
     """
+    if not paths:
+        paths = _paths_or_exit(paths, _config_or_exit(paths, config_path))
     files, missing = find_policy_files(paths)
     for path in missing:
         click.echo(f"stagelang: {_missing_path(path)}", err=True)

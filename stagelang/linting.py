@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stagelang.config import Config
 from stagelang.diagnostics import Diagnostic, Severity
 from stagelang.errors import PolicyFileError
 from stagelang.policy import check_source, read_policy_text
@@ -67,20 +68,26 @@ def find_policy_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str
     return found, missing
 
 
-def lint_file(path: str) -> LintedFile:
-    """Check one policy file, collecting every diagnostic instead of stopping at the first."""
+def lint_file(path: str, config: Config | None = None) -> LintedFile:
+    """Check one policy file, collecting every diagnostic instead of stopping at the first.
+
+    Warnings silenced by `# stagelang: ignore[CODE]` comments, or left out by the
+    configuration's rule selection, are not reported; errors always are.
+    """
     try:
         source = read_policy_text(path)
     except PolicyFileError as error:
         return LintedFile(path, unreadable=str(error))
     _, diagnostics = check_source(source, path)
+    if config is not None:
+        diagnostics = [d for d in diagnostics if config.reports(d)]
     return LintedFile(path, source, diagnostics)
 
 
-def lint_paths(paths: Sequence[str | os.PathLike[str]]) -> LintReport:
+def lint_paths(paths: Sequence[str | os.PathLike[str]], config: Config | None = None) -> LintReport:
     """Lint every policy file under `paths`; a path that does not exist is reported unreadable."""
     files, missing = find_policy_files(paths)
-    report = LintReport([lint_file(path) for path in files])
+    report = LintReport([lint_file(path, config) for path in files])
     report.files.extend(LintedFile(path, unreadable=_complaint(path)) for path in missing)
     return report
 

@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from stagelang import suppressions
 from stagelang.analysis import analyze
 from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Stage
 from stagelang.compiler import runtime
@@ -63,11 +64,15 @@ def load(path: str | os.PathLike[str]) -> Policy:
 def check_source(
     text: str, file: str = "<string>"
 ) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
-    """Parse and analyse policy text without raising: the checked policy and every diagnostic."""
+    """Parse and analyse policy text without raising: the checked policy and every diagnostic.
+
+    Warnings silenced by `# stagelang: ignore[CODE]` comments are left out.
+    """
     tree, diagnostics = parse(text, file)
     if tree is None:
-        return None, diagnostics
-    return analyze(tree)
+        return None, suppressions.apply(text, file, diagnostics)
+    checked, diagnostics = analyze(tree)
+    return checked, suppressions.apply(text, file, diagnostics)
 
 
 def read_policy_text(path: str | os.PathLike[str]) -> str:

@@ -1,7 +1,8 @@
 """The catalogue of rule codes: stable names for every problem stagelang reports about a policy.
 
 Codes never change meaning once published; a retired rule keeps its number. Families:
-SL0xx syntax, SL1xx names and declarations, SL2xx types, SL3xx lint (style and likely mistakes).
+SL0xx syntax, SL1xx names and declarations, SL2xx types, SL3xx lint (style and likely mistakes),
+SL6xx suppressions and waivers.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ RULES: dict[str, Rule] = {
         Rule("SL302", "unused-field", _W, "A declared field is never used."),
         Rule("SL303", "unused-segment", _W, "A declared segment is never used."),
         Rule("SL304", "exit-on-last-stage", _W, "The last stage has an exit criterion."),
+        Rule(
+            "SL601",
+            "bad-suppression",
+            _W,
+            "A suppression comment names no code, an unknown code, or an error.",
+        ),
     )
 }
 

@@ -95,7 +95,7 @@ def test_a_folder_without_policies_is_not_a_pass(tmp_path: Path) -> None:
 def test_no_paths_is_a_usage_error() -> None:
     code, _, err = run("lint")
     assert code == 2
-    assert "Missing argument 'PATHS...'" in err
+    assert "name the policy files or folders, or set paths" in err
 
 
 def test_version() -> None:
