@@ -30,7 +30,7 @@ from stagelang.outputs.csv_report import CsvWriter
 from stagelang.outputs.grouping import Groups
 from stagelang.outputs.json_report import JsonWriter
 from stagelang.outputs.text_report import console_for
-from stagelang.policy import Policy, load, read_policy_text
+from stagelang.policy import Policy, load, read_policy_text, source_for
 from stagelang.records.readers import FORMATS, InputError, open_table
 from stagelang.syntax.formatter import format_source
 
@@ -65,8 +65,29 @@ _CONFIG_HELP = (
 )
 
 
+def _remember_policy_root(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    ctx.meta["stagelang.policy_root"] = value
+
+
+def _policy_root() -> str | None:
+    root: str | None = click.get_current_context().meta.get("stagelang.policy_root")
+    return root
+
+
+# A decorator, so that commands gain the option without a parameter of their own.
+_policy_root_option = click.option(
+    "--policy-root",
+    type=click.Path(file_okay=False),
+    expose_value=False,
+    callback=_remember_policy_root,
+    help="The folder a policy named by `extends` must be inside (default: the folder of the "
+    "policy file).",
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
+@_policy_root_option
 @click.option(
     "--format",
     "output_format",
@@ -109,7 +130,7 @@ def lint(
     config = _config_or_exit(paths, config_path)
     paths = _paths_or_exit(paths, config)
     fail_on = fail_on or config.fail_on or "error"
-    report = lint_paths(paths, config)
+    report = lint_paths(paths, config, root=_policy_root())
     if output_format == "json":
         click.echo(
             json.dumps([d.to_dict() for d in report.diagnostics], ensure_ascii=False, indent=2)
@@ -165,7 +186,8 @@ def _wants_color() -> bool:
 def _print_text_report(report: LintReport, color: bool) -> None:
     for linted in report.files:
         for diagnostic in linted.diagnostics:
-            click.echo(render(diagnostic, linted.source, color=color))
+            source = source_for(diagnostic, linted.path, linted.source)
+            click.echo(render(diagnostic, source, color=color))
             click.echo()
     click.echo(_summary(report))
 
@@ -191,6 +213,7 @@ def _summary(report: LintReport) -> str:
 @main.command()
 @click.argument("policy_path", metavar="POLICY", type=click.Path())
 @click.argument("data", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@_policy_root_option
 @click.option(
     "--format",
     "output_format",
@@ -304,13 +327,13 @@ def check(
 
 def _load_policy_or_exit(path: str) -> Policy:
     try:
-        return load(path)
+        return load(path, root=_policy_root())
     except PolicyFileError as error:
         click.echo(f"stagelang: {error}", err=True)
     except PolicyError as error:
         source = read_policy_text(path)
         for diagnostic in error.errors:
-            click.echo(render(diagnostic, source), err=True)
+            click.echo(render(diagnostic, source_for(diagnostic, path, source)), err=True)
             click.echo(err=True)
         click.echo(
             f"stagelang: {path} has errors; fix them before checking data (stagelang lint {path})",

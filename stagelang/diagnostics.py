@@ -25,12 +25,17 @@ class Severity(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A stretch of source text: 1-based lines and columns, the end column exclusive."""
+    """A stretch of source text: 1-based lines and columns, the end column exclusive.
+
+    `file` is set only on spans of a policy that another one extends (`extends "..."`), so
+    that a diagnostic about it names the file it is written in; it takes no part in equality.
+    """
 
     line: int
     column: int
     end_line: int
     end_column: int
+    file: str | None = field(default=None, compare=False)
 
     @classmethod
     def point(cls, line: int, column: int) -> Span:
@@ -38,7 +43,7 @@ class Span:
 
     def to(self, other: Span) -> Span:
         """The span from the start of this one to the end of `other`."""
-        return Span(self.line, self.column, other.end_line, other.end_column)
+        return Span(self.line, self.column, other.end_line, other.end_column, self.file)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,26 +68,33 @@ def find_policy_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str
     return found, missing
 
 
-def lint_file(path: str, config: Config | None = None) -> LintedFile:
+def lint_file(
+    path: str, config: Config | None = None, root: str | os.PathLike[str] | None = None
+) -> LintedFile:
     """Check one policy file, collecting every diagnostic instead of stopping at the first.
 
     Warnings silenced by `# stagelang: ignore[CODE]` comments, or left out by the
-    configuration's rule selection, are not reported; errors always are.
+    configuration's rule selection, are not reported; errors always are. `root`: the folder
+    a policy it extends must be inside (default: the file's folder).
     """
     try:
         source = read_policy_text(path)
     except PolicyFileError as error:
         return LintedFile(path, unreadable=str(error))
-    _, diagnostics = check_source(source, path)
+    _, diagnostics = check_source(source, path, root=root)
     if config is not None:
         diagnostics = [d for d in diagnostics if config.reports(d)]
     return LintedFile(path, source, diagnostics)
 
 
-def lint_paths(paths: Sequence[str | os.PathLike[str]], config: Config | None = None) -> LintReport:
+def lint_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    config: Config | None = None,
+    root: str | os.PathLike[str] | None = None,
+) -> LintReport:
     """Lint every policy file under `paths`; a path that does not exist is reported unreadable."""
     files, missing = find_policy_files(paths)
-    report = LintReport([lint_file(path, config) for path in files])
+    report = LintReport([lint_file(path, config, root) for path in files])
     report.files.extend(LintedFile(path, unreadable=_complaint(path)) for path in missing)
     return report
 

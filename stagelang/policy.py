@@ -36,6 +36,7 @@ from stagelang.compiler.python import (
     compile_qualifier,
     compile_segments,
 )
+from stagelang.composition import compose
 from stagelang.diagnostics import Diagnostic
 from stagelang.errors import PolicyError, PolicyFileError, RecordError
 from stagelang.records.typed import value_fits, wrong_type_message
@@ -48,31 +49,54 @@ if TYPE_CHECKING:
 Record = Mapping[str, Any]
 
 
-def loads(text: str, file: str = "<string>") -> Policy:
-    """Parse, check and compile policy text. Raises PolicyError listing every problem."""
-    policy, diagnostics = check_source(text, file)
+def loads(
+    text: str, file: str = "<string>", *, root: str | os.PathLike[str] | None = None
+) -> Policy:
+    """Parse, check and compile policy text. Raises PolicyError listing every problem.
+
+    `root` is the folder a policy named by `extends` must be inside (see
+    `stagelang.composition`); by default the folder of `file`.
+    """
+    policy, diagnostics = check_source(text, file, root=root)
     if policy is None:
         raise PolicyError(diagnostics)
     return Policy(policy, [d for d in diagnostics if not d.is_error])
 
 
-def load(path: str | os.PathLike[str]) -> Policy:
+def load(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Policy:
     """Read, check and compile a policy file. Raises PolicyFileError if it cannot be read."""
-    return loads(read_policy_text(path), os.fspath(path))
+    return loads(read_policy_text(path), os.fspath(path), root=root)
 
 
 def check_source(
-    text: str, file: str = "<string>"
+    text: str, file: str = "<string>", *, root: str | os.PathLike[str] | None = None
 ) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
     """Parse and analyse policy text without raising: the checked policy and every diagnostic.
 
-    Warnings silenced by `# stagelang: ignore[CODE]` comments are left out.
+    A policy that extends another is merged with it first; diagnostics about the other file
+    name that file. Warnings silenced by `# stagelang: ignore[CODE]` comments are left out.
     """
     tree, diagnostics = parse(text, file)
     if tree is None:
         return None, suppressions.apply(text, file, diagnostics)
-    checked, diagnostics = analyze(tree)
-    return checked, suppressions.apply(text, file, diagnostics)
+    composed, problems = compose(tree, root)
+    if composed is None:
+        return None, suppressions.apply(text, file, problems)
+    policy, found = analyze(composed)
+    if any(problem.is_error for problem in problems):
+        policy = None
+    return policy, suppressions.apply(text, file, [*problems, *found])
+
+
+def source_for(diagnostic: Diagnostic, file: str, source: str | None) -> str | None:
+    """The text a diagnostic points into, to show its line: `source` when it is about `file`,
+    otherwise the extended policy file it names (already read once, so inside the root)."""
+    if diagnostic.file == file:
+        return source
+    try:
+        return read_policy_text(diagnostic.file)
+    except PolicyFileError:
+        return None
 
 
 def read_policy_text(path: str | os.PathLike[str]) -> str:

@@ -62,6 +62,25 @@ RULES: dict[str, Rule] = {
         Rule("SL109", "reserved-name", _E, "A field has a name the language reserves."),
         Rule("SL110", "stage-field-not-text", _E, "The stage field is not declared as text."),
         Rule(
+            "SL120",
+            "extends-unreadable",
+            _E,
+            "The policy named by `extends` cannot be found or read.",
+        ),
+        Rule(
+            "SL121",
+            "extends-outside-root",
+            _E,
+            "`extends` names a file outside the policy root.",
+        ),
+        Rule("SL122", "extends-cycle", _E, "Policies extend each other in a circle."),
+        Rule(
+            "SL123",
+            "extends-unknown-stage",
+            _E,
+            "An extending policy declares a stage the policy it extends does not have.",
+        ),
+        Rule(
             "SL201",
             "type-mismatch",
             _E,
@@ -97,5 +116,9 @@ def diagnose(
     help: str | None = None,
     label: str | None = None,
 ) -> Diagnostic:
-    """A diagnostic for `code`, at the severity the catalogue gives it."""
-    return Diagnostic(code, RULES[code].severity, message, span, file, help=help, label=label)
+    """A diagnostic for `code`, at the severity the catalogue gives it.
+
+    A span that names its own file (one from an extended policy) wins over `file`.
+    """
+    where = span.file or file
+    return Diagnostic(code, RULES[code].severity, message, span, where, help=help, label=label)

@@ -36,10 +36,13 @@ def apply(source: str, file: str, diagnostics: list[Diagnostic]) -> list[Diagnos
     """The diagnostics that no comment of `source` silences, and the comments' own warnings."""
     suppressions, problems = read(source, file)
     silenced = {(s.line, code) for s in suppressions for code in s.codes}
+    # A comment silences only what is reported about its own file, not a policy it extends.
     kept = [
         d
         for d in diagnostics
-        if d.severity is Severity.ERROR or (d.span.line, d.code) not in silenced
+        if d.severity is Severity.ERROR
+        or d.file != file
+        or (d.span.line, d.code) not in silenced
     ]
     return sorted([*kept, *problems], key=lambda d: (d.span.line, d.span.column, d.code))
 

@@ -113,6 +113,8 @@ def test_the_installed_command_works_outside_the_checkout(tmp_path: Path) -> Non
     # Run from an empty folder, so the grammar must come from the installed package.
     target = tmp_path / "p.stage"
     target.write_text((ROOT / "policies" / "japan.stage").read_text("utf-8"), "utf-8")
+    shared = (ROOT / "policies" / "global.stage").read_text("utf-8")
+    (tmp_path / "global.stage").write_text(shared, "utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "stagelang", "lint", "p.stage"],
         cwd=tmp_path,

@@ -27,6 +27,13 @@ ROOT = Path(__file__).parent.parent
 DOC = ROOT / "docs" / "language.md"
 GRAMMAR = ROOT / "stagelang" / "syntax" / "stagelang.lark"
 TOUR_POLICY = ROOT / "policies" / "japan.stage"
+TOUR_BASE = ROOT / "policies" / "global.stage"
+# Valid examples are checked as if they sat beside the bundled policies, so that the tour's
+# `extends "global.stage"` finds its file.
+EXAMPLE_FILE = str(ROOT / "policies" / "example.stage")
+# A rule example that needs a second file (the policy an `extends` names) gives it in a
+# ```stage block whose first line is `# file: NAME.stage`; it is written beside the example.
+_SIDE_FILE = re.compile(r"^# file: ([\w.-]+\.stage)\n")
 
 RULES_HEADING = "## Rule codes"
 _FENCE = re.compile(r"^```(\w*)\s*$")
@@ -109,7 +116,11 @@ def rule_blocks(code: str) -> list[Block]:
 def rule_example(code: str) -> tuple[Block, Block]:
     """The ```stage example of a rule code's section, and the ```text output after it."""
     blocks = rule_blocks(code)
-    examples = [i for i, block in enumerate(blocks) if block.language == "stage"]
+    examples = [
+        i
+        for i, block in enumerate(blocks)
+        if block.language == "stage" and not _SIDE_FILE.match(block.text)
+    ]
     assert len(examples) == 1, f"{code}: expected one ```stage example, found {len(examples)}"
     position = examples[0]
     assert position + 1 < len(blocks) and blocks[position + 1].language == "text", (
@@ -118,8 +129,16 @@ def rule_example(code: str) -> tuple[Block, Block]:
     return blocks[position], blocks[position + 1]
 
 
-def codes_of(source: str) -> list[str]:
-    _, diagnostics = stagelang.check_source(source, "example.stage")
+def write_side_files(code: str, folder: Path) -> None:
+    """The other policy files a rule example refers to, written into `folder`."""
+    for block in rule_blocks(code):
+        side = _SIDE_FILE.match(block.text)
+        if block.language == "stage" and side:
+            (folder / side[1]).write_text(block.text[side.end() :], encoding="utf-8")
+
+
+def codes_of(source: str, folder: Path) -> list[str]:
+    _, diagnostics = stagelang.check_source(source, str(folder / "example.stage"))
     return [diagnostic.code for diagnostic in diagnostics]
 
 
@@ -158,9 +177,10 @@ def test_rule_section_states_the_severity(code: str) -> None:
 
 
 @pytest.mark.parametrize("code", DOCUMENTED_CODES)
-def test_rule_example_triggers_its_code(code: str) -> None:
+def test_rule_example_triggers_its_code(code: str, tmp_path: Path) -> None:
     example, _ = rule_example(code)
-    found = codes_of(example.text)
+    write_side_files(code, tmp_path)
+    found = codes_of(example.text, tmp_path)
     assert code in found, f"docs/language.md:{example.line}: the {code} example gives {found}"
     assert set(found) == {code}, (
         f"docs/language.md:{example.line}: the {code} example should give only {code}: {found}"
@@ -173,6 +193,7 @@ def test_rule_example_output_is_what_lint_prints(
 ) -> None:
     example, output = rule_example(code)
     (tmp_path / "example.stage").write_text(example.text, encoding="utf-8")
+    write_side_files(code, tmp_path)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["lint", "--no-color", "example.stage"])
     expected_exit = 1 if RULES[code].severity is Severity.ERROR else 0
@@ -198,16 +219,17 @@ def test_the_reference_has_valid_examples() -> None:
 
 @pytest.mark.parametrize("block", VALID_EXAMPLES, ids=valid_example_id)
 def test_valid_example_checks_without_errors(block: Block) -> None:
-    _, diagnostics = stagelang.check_source(block.text, "example.stage")
+    _, diagnostics = stagelang.check_source(block.text, EXAMPLE_FILE)
     errors = [diagnostic.short() for diagnostic in diagnostics if diagnostic.is_error]
     assert not errors, f"docs/language.md:{block.line}: the example has errors:\n" + "\n".join(
         errors
     )
 
 
-def test_tour_shows_the_japan_policy_as_it_is() -> None:
-    tour = VALID_EXAMPLES[0]
-    assert tour.heading == "A short tour"
+def test_tour_shows_the_bundled_policies_as_they_are() -> None:
+    base, tour = VALID_EXAMPLES[0], VALID_EXAMPLES[1]
+    assert base.heading == tour.heading == "A short tour"
+    assert base.text == TOUR_BASE.read_text(encoding="utf-8")
     assert tour.text == TOUR_POLICY.read_text(encoding="utf-8")
 
 

@@ -196,10 +196,12 @@ class Messy:
 
     def declaration(self) -> list[str]:
         """A declaration, or a stage and its clauses: one string for each."""
-        kind = self.draw(st.sampled_from(["policy", "id", "stage field", "field", "segment"]))
+        kind = self.draw(
+            st.sampled_from(["policy", "extends", "id", "stage field", "field", "segment"])
+        )
         kind = self.draw(st.sampled_from([kind, "stage", "stage"]))
-        if kind == "policy":
-            return [self.word("policy") + self.space() + self.literal(self.draw(st.text()))]
+        if kind in ("policy", "extends"):
+            return [self.word(kind) + self.space() + self.literal(self.draw(st.text()))]
         if kind in ("id", "stage field"):
             name = self.draw(field_names)
             return [self.words(kind.split()[0], "field") + self.space() + name + self.options()]

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -668,13 +669,24 @@ def test_check_keeps_its_exit_codes(tmp_path: Path, output_format: str) -> None:
 
 
 def rule_examples(tmp_path: Path) -> list[str]:
-    """Every ```stage block of the language reference, as files: together they give every code."""
-    reference = (ROOT / "docs" / "language.md").read_text("utf-8")
-    blocks = re.findall(r"^```stage\n(.*?)^```", reference, re.DOTALL | re.MULTILINE)
+    """Every ```stage block of the language reference, as files: together they give every code.
+
+    Each goes in a folder of its own as example.stage, with the files it extends beside it.
+    """
+    from test_docs import REFERENCE, write_side_files
+
     paths = []
-    for index, block in enumerate(blocks):
-        path = tmp_path / f"example{index}.stage"
-        path.write_text(block, "utf-8")
+    for index, block in enumerate(REFERENCE.blocks):
+        if block.language != "stage" or block.text.startswith("# file: "):
+            continue
+        folder = tmp_path / f"block{index}"
+        folder.mkdir()
+        if block.code is not None:
+            write_side_files(block.code, folder)
+        else:  # the tour's japan.stage extends the bundled global.stage
+            shutil.copy(ROOT / "policies" / "global.stage", folder)
+        path = folder / "example.stage"
+        path.write_text(block.text, "utf-8")
         paths.append(str(path))
     return paths
 

@@ -48,7 +48,7 @@ def _build(
     tree: nodes.PolicyFile, declarations: Declarations, checker: TypeChecker
 ) -> CheckedPolicy:
     assert declarations.stage_field is not None
-    stages = tuple(_stage(decl, rank, tree.source) for rank, decl in enumerate(declarations.stages))
+    stages = tuple(_stage(decl, rank, tree) for rank, decl in enumerate(declarations.stages))
     required = tuple(
         _required(field, stages[0].name, checker)
         for field in declarations.fields.values()
@@ -77,7 +77,7 @@ def _build(
     )
 
 
-def _stage(decl: nodes.StageDecl, rank: int, source: str) -> Stage:
+def _stage(decl: nodes.StageDecl, rank: int, tree: nodes.PolicyFile) -> Stage:
     entry: list[Criterion] = []
     exits: list[Criterion] = []
     for clause in decl.clauses:
@@ -88,7 +88,7 @@ def _stage(decl: nodes.StageDecl, rank: int, source: str) -> Stage:
                     stage=decl.name,
                     kind=clause.kind,
                     condition=part,
-                    text=source_text(source, part.span),
+                    text=source_text(_source_of(tree, part.span), part.span),
                     span=part.span,
                     segment=clause.segment,
                     fields=fields_read(part),
@@ -103,6 +103,13 @@ def _stage(decl: nodes.StageDecl, rank: int, source: str) -> Stage:
         exit=tuple(exits),
         span=decl.span,
     )
+
+
+def _source_of(tree: nodes.PolicyFile, span: Span) -> str:
+    """The text a span points into: the policy's own, or that of a policy it extends."""
+    if span.file is None:
+        return tree.source
+    return tree.sources.get(span.file, tree.source)
 
 
 def _required(field: Field, stage: str, checker: TypeChecker) -> Criterion:

@@ -146,7 +146,7 @@ class SarifWriter:
         return result
 
     def _clause_location(self, criterion: Criterion) -> dict[str, Any]:
-        location = _location(self.policy.file, _region(criterion.span))
+        location = _location(criterion.span.file or self.policy.file, _region(criterion.span))
         location["id"] = 1
         location["message"] = {"text": f"the criterion: {criterion.describe()}"}
         return location

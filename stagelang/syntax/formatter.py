@@ -289,6 +289,8 @@ def _group(node: Part) -> str:
     """Declarations of one group sit together; a blank line separates groups."""
     if isinstance(node, nodes.FieldDecl):
         return "role field" if node.role else "field"
+    if isinstance(node, nodes.ExtendsDecl):
+        return "PolicyDecl"  # `extends` sits with the `policy` line, as the file's heading
     return type(node).__name__
 
 
@@ -349,6 +351,8 @@ class _Printer:
         node, inside = statement.node, statement.inside
         if isinstance(node, nodes.PolicyDecl):
             return inside, [f"policy {format_literal(node.name)}"]
+        if isinstance(node, nodes.ExtendsDecl):
+            return inside, [f"extends {format_literal(node.path)}"]
         if isinstance(node, nodes.FieldDecl):
             return inside, [_field(node)]
         if isinstance(node, nodes.SegmentDecl):

@@ -166,6 +166,15 @@ class PolicyDecl:
 
 
 @dataclass(eq=True)
+class ExtendsDecl:
+    """`extends "global.stage"`: build on another policy file, named relative to this one."""
+
+    path: str
+    span: Span = _span()
+    path_span: Span = _span()
+
+
+@dataclass(eq=True)
 class FieldDecl:
     """`field name: type ...`, or the record id / stage field (`role` "id" or "stage")."""
 
@@ -211,7 +220,7 @@ class StageDecl:
     value_spans: list[Span] = field(default_factory=list, compare=False, repr=False)
 
 
-Declaration = PolicyDecl | FieldDecl | SegmentDecl | StageDecl
+Declaration = PolicyDecl | ExtendsDecl | FieldDecl | SegmentDecl | StageDecl
 
 
 @dataclass(eq=True)
@@ -221,10 +230,12 @@ class PolicyFile:
     declarations: list[Declaration]
     file: str = "<string>"
     source: str = field(default="", compare=False, repr=False)
+    # The text of every file an extended policy's declarations come from, by file name.
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def of_kind(self, kind: type[D]) -> list[D]:
         """The declarations of one kind, in source order."""
         return [d for d in self.declarations if isinstance(d, kind)]
 
 
-D = TypeVar("D", PolicyDecl, FieldDecl, SegmentDecl, StageDecl)
+D = TypeVar("D", PolicyDecl, ExtendsDecl, FieldDecl, SegmentDecl, StageDecl)
