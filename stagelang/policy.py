@@ -19,12 +19,13 @@ MQL requires engaged_sessions >= 3, but engaged_sessions = 2
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from stagelang import suppressions
+from stagelang import presets, suppressions
 from stagelang.analysis import analyze
 from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Stage
 from stagelang.compiler import runtime
@@ -45,6 +46,7 @@ from stagelang.verdicts import PendingVerdict, Unmet, Verdict
 
 if TYPE_CHECKING:
     from stagelang.checking import RecordResult
+    from stagelang.presets import PresetUse
 
 Record = Mapping[str, Any]
 
@@ -82,10 +84,21 @@ def check_source(
     composed, problems = compose(tree, root)
     if composed is None:
         return None, suppressions.apply(text, file, problems)
-    policy, found = analyze(composed)
+    filled, preset, found_in_use = presets.apply(composed)
+    problems.extend(found_in_use)
+    policy, found = analyze(filled)
     if any(problem.is_error for problem in problems):
         policy = None
-    return policy, suppressions.apply(text, file, [*problems, *found])
+    elif policy is not None and preset is not None:
+        policy = dataclasses.replace(policy, preset=preset)
+    kept = suppressions.apply(text, file, [*problems, *found])
+    return policy, sorted(kept, key=_position)
+
+
+def _position(diagnostic: Diagnostic) -> tuple[bool, int, int, str]:
+    # The file's own problems first, then those of the policies it extends.
+    span = diagnostic.span
+    return (span.file is not None, span.line, span.column, diagnostic.code)
 
 
 def source_for(diagnostic: Diagnostic, file: str, source: str | None) -> str | None:
@@ -163,6 +176,11 @@ class Policy:
     @property
     def segments(self) -> tuple[str, ...]:
         return tuple(self.checked.segments)
+
+    @property
+    def preset(self) -> PresetUse | None:
+        """What the policy's `use` line supplies (stage values, date columns), or None."""
+        return self.checked.preset
 
     def criteria_in_order(self) -> list[str]:
         """Every criterion, described in words, in the order a record meets them."""

@@ -80,6 +80,13 @@ RULES: dict[str, Rule] = {
             _E,
             "An extending policy declares a stage the policy it extends does not have.",
         ),
+        Rule("SL124", "unknown-preset", _E, "`use` names a CRM preset stagelang does not have."),
+        Rule(
+            "SL125",
+            "stage-not-in-preset",
+            _W,
+            "A stage without `values` is not one of the preset CRM's stages.",
+        ),
         Rule(
             "SL201",
             "type-mismatch",

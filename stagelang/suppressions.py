@@ -40,9 +40,7 @@ def apply(source: str, file: str, diagnostics: list[Diagnostic]) -> list[Diagnos
     kept = [
         d
         for d in diagnostics
-        if d.severity is Severity.ERROR
-        or d.file != file
-        or (d.span.line, d.code) not in silenced
+        if d.severity is Severity.ERROR or d.file != file or (d.span.line, d.code) not in silenced
     ]
     return sorted([*kept, *problems], key=lambda d: (d.span.line, d.span.column, d.code))
 

@@ -40,7 +40,7 @@ def in_tests_folder(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_bundled_policies_lint_clean() -> None:
     code, out, _ = run("lint", str(ROOT / "policies"))
     assert code == 0
-    assert out == "All checks passed: 2 policy files.\n"
+    assert out == "All checks passed: 3 policy files.\n"
 
 
 def test_errors_in_two_files_are_all_reported_in_one_run() -> None:

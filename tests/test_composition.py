@@ -228,3 +228,17 @@ def test_a_file_that_cannot_be_read_is_not_shown(tmp_path: Path) -> None:
     assert "SL121" in out
     assert "secret is 42" not in out
     assert secret.exists()
+
+
+def test_an_ignore_comment_silences_only_its_own_file(tmp_path: Path) -> None:
+    # global.stage line 3 declares a field no stage uses (SL302); the regional file's line 3
+    # has an ignore comment for SL302, which is about its own line 3, not global.stage's.
+    write(tmp_path, "global.stage", 'policy "g"\nstage field s\nfield unused: int\nstage A\n')
+    regional = write(
+        tmp_path,
+        "regional.stage",
+        'extends "global.stage"\npolicy "r"\nfield country: string  # stagelang: ignore[SL302]\n',
+    )
+    found = codes(regional)
+    assert ("SL302", "global.stage") in found
+    assert ("SL302", "regional.stage") not in found

@@ -469,7 +469,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_fmt_check_passes_on_the_bundled_policies() -> None:
     code, out, _ = run("fmt", "--check", str(ROOT / "policies"))
     assert code == 0
-    assert out == "2 policy files already formatted.\n"
+    assert out == "3 policy files already formatted.\n"
 
 
 def test_fmt_rewrites_files_in_place(tmp_path: Path) -> None:

@@ -8,10 +8,14 @@ with no errors.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stagelang.analysis.types import Type
 from stagelang.diagnostics import Span
 from stagelang.syntax import nodes
+
+if TYPE_CHECKING:
+    from stagelang.presets import PresetUse
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,8 @@ class CheckedPolicy:
     segments: dict[str, Segment]
     stages: tuple[Stage, ...]
     types: dict[int, Type] = field(repr=False)
+    # The CRM preset of a `use` line: among others, the date-entered columns of each stage.
+    preset: PresetUse | None = field(default=None, repr=False)
 
     def type_of(self, expr: nodes.Expr) -> Type:
         """The type the analysis gave to an expression of this policy."""

@@ -289,8 +289,8 @@ def _group(node: Part) -> str:
     """Declarations of one group sit together; a blank line separates groups."""
     if isinstance(node, nodes.FieldDecl):
         return "role field" if node.role else "field"
-    if isinstance(node, nodes.ExtendsDecl):
-        return "PolicyDecl"  # `extends` sits with the `policy` line, as the file's heading
+    if isinstance(node, (nodes.ExtendsDecl, nodes.UseDecl)):
+        return "PolicyDecl"  # `extends` and `use` sit with the `policy` line, as its heading
     return type(node).__name__
 
 
@@ -353,6 +353,8 @@ class _Printer:
             return inside, [f"policy {format_literal(node.name)}"]
         if isinstance(node, nodes.ExtendsDecl):
             return inside, [f"extends {format_literal(node.path)}"]
+        if isinstance(node, nodes.UseDecl):
+            return inside, [f"use {node.preset}"]
         if isinstance(node, nodes.FieldDecl):
             return inside, [_field(node)]
         if isinstance(node, nodes.SegmentDecl):

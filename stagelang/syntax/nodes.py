@@ -175,6 +175,15 @@ class ExtendsDecl:
 
 
 @dataclass(eq=True)
+class UseDecl:
+    """`use hubspot`: take stage values and export columns from a CRM preset."""
+
+    preset: str
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(eq=True)
 class FieldDecl:
     """`field name: type ...`, or the record id / stage field (`role` "id" or "stage")."""
 
@@ -220,7 +229,7 @@ class StageDecl:
     value_spans: list[Span] = field(default_factory=list, compare=False, repr=False)
 
 
-Declaration = PolicyDecl | ExtendsDecl | FieldDecl | SegmentDecl | StageDecl
+Declaration = PolicyDecl | ExtendsDecl | UseDecl | FieldDecl | SegmentDecl | StageDecl
 
 
 @dataclass(eq=True)
@@ -238,4 +247,4 @@ class PolicyFile:
         return [d for d in self.declarations if isinstance(d, kind)]
 
 
-D = TypeVar("D", PolicyDecl, ExtendsDecl, FieldDecl, SegmentDecl, StageDecl)
+D = TypeVar("D", PolicyDecl, ExtendsDecl, UseDecl, FieldDecl, SegmentDecl, StageDecl)

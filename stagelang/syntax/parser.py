@@ -133,7 +133,7 @@ class _LineJoiner:
     _OPENERS: ClassVar[frozenset[str]] = frozenset({"LPAR", "LSQB"})
     _CLOSERS: ClassVar[frozenset[str]] = frozenset({"RPAR", "RSQB"})
     _STATEMENT_WORDS: ClassVar[frozenset[str]] = frozenset(
-        {"policy", "extends", "id", "stage", "field", "segment"}
+        {"policy", "extends", "use", "id", "stage", "field", "segment"}
     )
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
@@ -190,7 +190,7 @@ _TOKEN_WORDS = {
 
 # What a person would call the start of each kind of line, for "expected" lists that would
 # otherwise name every keyword the grammar allows there.
-_STATEMENT_STARTS = {"POLICY", "EXTENDS", "ID", "STAGE", "FIELD", "SEGMENT"}
+_STATEMENT_STARTS = {"POLICY", "EXTENDS", "USE", "ID", "STAGE", "FIELD", "SEGMENT"}
 _CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES"}
 
 
@@ -418,7 +418,7 @@ def _recover(text: str, first_line: int, last_line: int) -> str | None:
 
 
 _STAGE_LINE = re.compile(r"^stage\b(?!\s+field\b)", re.IGNORECASE)
-_STATEMENT_LINE = re.compile(r"^(policy|extends|id|stage|field|segment)\b", re.IGNORECASE)
+_STATEMENT_LINE = re.compile(r"^(policy|extends|use|id|stage|field|segment)\b", re.IGNORECASE)
 _CLAUSE_LINE = re.compile(r"^\s+(requires|in|exit|values)\b", re.IGNORECASE)
 
 
@@ -486,6 +486,13 @@ class _TreeBuilder(Transformer[Token, Any]):
             self._text(children[0]),
             span=_line_span(meta, children),
             path_span=_span_of(children[0]),
+        )
+
+    def use_decl(self, meta: Any, children: list[Token]) -> nodes.UseDecl:
+        return nodes.UseDecl(
+            " ".join(str(word) for word in children),
+            span=_line_span(meta, children),
+            name_span=_span_of(children[0]).to(_span_of(children[-1])),
         )
 
     def id_decl(self, meta: Any, children: list[Any]) -> nodes.FieldDecl:
