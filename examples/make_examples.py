@@ -39,6 +39,8 @@ CP932_PATH = HERE / "contacts-cp932.csv"
 JSONL_PATH = HERE / "contacts.jsonl"
 
 SEED = 20251203
+# The day the export was taken: use it as --as-of with the example (stays run up to it).
+AS_OF = dt.date(2026, 11, 30)
 ROWS = 300
 
 STAGES = ("subscriber", "mql", "sql", "meeting_booked", "opportunity", "customer")
@@ -120,7 +122,7 @@ def make_contact(index: int, record_id: int, rng: random.Random) -> Contact:
     country = rng.choices(COUNTRIES, weights=COUNTRY_WEIGHTS)[0]
     rank = rng.choices(range(len(STAGES)), weights=STAGE_WEIGHTS)[0]
     japan = country == "JP"
-    entered = entry_dates(rank, rng)
+    entered = entry_dates(rank, rng, japan)
 
     values = noise(rank, country, entered, rng)
     make_valid(values, rank, country, entered, rng)
@@ -136,14 +138,36 @@ def make_contact(index: int, record_id: int, rng: random.Random) -> Contact:
     return contact
 
 
-def entry_dates(rank: int, rng: random.Random) -> list[dt.date]:
-    """The day the contact entered each stage up to its own, increasing along the ladder."""
-    day = dt.date(2024, 1, 8) + dt.timedelta(days=rng.randint(0, 450))
+def entry_dates(rank: int, rng: random.Random, japan: bool) -> list[dt.date]:
+    """The day the contact entered each stage up to its own, increasing along the ladder.
+
+    Japanese contacts move slower where the seed says they do: MQL to SQL takes two to four
+    times as long (more research before speaking to a vendor), and an Opportunity sits about
+    four times as long while the buyer's ringi approval circulates.
+    """
+    offset = rng.randint(0, 450)
+    day = dt.date(2024, 1, 8) + dt.timedelta(days=offset)
     days = [day]
-    for _ in range(rank):
-        day += dt.timedelta(days=rng.randint(2, 45))
+    for step in range(1, rank + 1):
+        gap = rng.randint(2, 45)
+        if japan:
+            gap *= JAPAN_SLOWER.get(step, lambda g: 1)(gap)
+        day += dt.timedelta(days=gap)
         days.append(day)
-    return days
+    # An export is taken on a day: the stay in the current stage began 0 to 119 days before
+    # it, so that some records are within the policy's expected dwell and some have stalled.
+    shift = AS_OF - dt.timedelta(days=offset % 120) - days[-1]
+    return [day + shift for day in days]
+
+
+# For the step into each stage (2: into SQL, so the stay in MQL), how many times longer a
+# Japanese contact takes; the factor comes from the gap itself, so no random draw is added
+# and the rest of the file stays as it was.
+JAPAN_SLOWER: dict[int, Callable[[int], int]] = {
+    2: lambda gap: 2 + gap % 3,
+    3: lambda gap: 1 + gap % 2,
+    5: lambda gap: 4,
+}
 
 
 def noise(rank: int, country: str, entered: list[dt.date], rng: random.Random) -> Values:
@@ -272,8 +296,11 @@ def render(
     for name, value in values.items():
         cells[name] = text(value)
     for stage_rank, stage in enumerate(STAGES):
-        # A date the CRM failed to stamp is a gap, not a problem: no criterion reads it.
-        stamped = stage_rank <= rank and rng.random() >= 0.03
+        # The draw that once left a few dates unstamped is kept, so that the other values
+        # stay as they were; every stage reached is now dated (the policy binds the columns).
+        stamped = stage_rank <= rank
+        if stamped:
+            rng.random()
         cells[f"date_entered_{stage}"] = entered[stage_rank].isoformat() if stamped else ""
     return {column: cells[column] for column in COLUMNS}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,8 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stagelang.analysis.model import Criterion
+from stagelang.compiler import runtime
+from stagelang.diagnostics import Severity
 from stagelang.errors import StagelangError
 from stagelang.findings import Finding, json_value
+from stagelang.history.dates import DateColumns
 from stagelang.policy import Policy
 from stagelang.records.coerce import CoercionError, coercer
 from stagelang.records.convert import Column, Converted, RowConverter, compile_row_converter
@@ -33,6 +37,8 @@ from stagelang.suggestions import closest
 from stagelang.verdicts import Verdict, format_value
 
 NO_STAGE = "(no stage)"
+
+log = logging.getLogger("stagelang")
 
 
 # A record's place is one int, the file's position and the line, so that a million ids fit.
@@ -59,7 +65,8 @@ class RecordResult:
 
     @property
     def conforms(self) -> bool:
-        return not self.findings
+        """No finding that is an error: a warning (stalled) alone does not fail a record."""
+        return not self.findings or all(f.severity is Severity.WARNING for f in self.findings)
 
     @property
     def first_unmet_stage(self) -> str | None:
@@ -142,7 +149,10 @@ class Checker:
         self.timezone = timezone
         self.as_of = as_of
         self.summary = Summary(
-            by_stage={stage: Tally() for stage in policy.stages},
+            by_stage={
+                stage: Tally()
+                for stage in (*policy.stages, *(o.name for o in policy.checked.outcomes))
+            },
             by_segment={segment: Tally() for segment in policy.segments},
         )
         self._seen_ids: dict[str, int] = {}
@@ -152,6 +162,10 @@ class Checker:
             name: coercer(declared.type, separator=declared.separator, timezone=timezone)
             for name, declared in policy.fields.items()
         }
+        # Date-entered columns (`entered from "..."`): transitions and stalls, record by record.
+        self.dates = DateColumns(
+            policy.checked, as_of=as_of or runtime.today_utc(), timezone=timezone
+        )
 
     def check_files(
         self, names: Sequence[str], *, input_format: str | None = None, encoding: str | None = None
@@ -170,6 +184,14 @@ class Checker:
             convert = _json_converter(columns)
         else:
             convert = compile_row_converter(columns)
+        dates_of = None
+        positions = _column_positions(table.columns or [])
+        if self.dates and (
+            table.columns is None
+            or len(self.dates.missing(lambda column: _find(positions, column)))
+            < len(self.dates.columns)
+        ):
+            dates_of = self.dates.bind(table, lambda column: _find(positions, column))
         self._files.append(file)
         place_of_file = (len(self._files) - 1) << _LINE_BITS
 
@@ -198,7 +220,16 @@ class Checker:
                     first = place
                 else:
                     first = seen.setdefault(record_id, place)
-                if verdict.conforms and stage is not None and bad is None and first == place:
+                history = None
+                if dates_of is not None and stage is not None:
+                    history = self._history(file, row, record_id, stage, segments, dates_of)
+                if (
+                    verdict.conforms
+                    and stage is not None
+                    and bad is None
+                    and first == place
+                    and not history
+                ):
                     summary.conforming += 1
                     tally = by_stage[stage]
                     tally.records += 1
@@ -210,6 +241,8 @@ class Checker:
                     yield RecordResult(file, row.line, record_id, stage, segments, [], row)
                     continue
                 findings = self._findings(file, row.line, record, bad, verdict, record_id, first)
+                if history:
+                    findings.extend(history)
                 result = RecordResult(file, row.line, record_id, stage, segments, findings, row)
             summary.add(result)
             yield result
@@ -225,7 +258,7 @@ class Checker:
 
         positions = _column_positions(table.columns)
         columns: list[Column] = []
-        missing: list[str] = []
+        missing = self._missing_date_columns(table.name, table.columns, positions)
         for name, declared in fields.items():
             index = positions.get(declared.column)
             if index is None:
@@ -244,7 +277,66 @@ class Checker:
             )
         return columns
 
+    def _missing_date_columns(
+        self, name: str, headers: list[str], positions: dict[str, int]
+    ) -> list[str]:
+        """Date columns the export lacks. An export with none of them is a snapshot without
+        history: it is checked all the same, and a note says that history was not."""
+        absent = self.dates.missing(lambda column: _find(positions, column))
+        if not absent:
+            return []
+        if len(absent) == len(self.dates.columns):
+            log.warning(
+                "stagelang: %s has no date-entered columns (%s); stage history is not checked "
+                "in it",
+                name,
+                ", ".join(f'"{column}"' for _, column in absent),
+            )
+            return []
+        return [_missing_column(f"entered {stage}", column, headers) for stage, column in absent]
+
     # Rows
+
+    def _history(
+        self,
+        file: str,
+        row: Row,
+        record_id: str | None,
+        stage: str,
+        segments: tuple[str, ...],
+        dates_of: RowConverter,
+    ) -> list[Finding]:
+        """What the record's entered dates say: unreadable dates, transitions, a stall."""
+        cells = row.cells
+        if isinstance(cells, dict) and not any(c in cells for c in self.dates.columns.values()):
+            return []  # a JSON object without history: a snapshot, checked as such
+        dates, bad = dates_of(row.cells)
+        findings = [
+            Finding(
+                "SL505",
+                f'column "{self.dates.columns[name]}" holds {_shown(error.value)}, which is not '
+                f"{error.expected}" + _hint(error.value),
+                file,
+                row.line,
+                record_id,
+                values={name: error.value},
+                column=self.dates.columns[name],
+            )
+            for name, error in (bad or {}).items()
+        ]
+        for problem in self.dates.problems(stage, segments, dates):
+            findings.append(
+                Finding(
+                    problem.code,
+                    problem.message,
+                    file,
+                    row.line,
+                    record_id,
+                    stage=problem.stage,
+                    values=problem.values,
+                )
+            )
+        return findings
 
     def _unreadable(self, file: str, row: Row) -> RecordResult:
         finding = Finding("SL506", f"the row cannot be read: {row.problem}", file, row.line)
@@ -376,6 +468,11 @@ def _column_positions(columns: list[str]) -> dict[str, int]:
         if len(indexes) == 1:
             positions.setdefault(key, indexes[0])
     return positions
+
+
+def _find(positions: dict[str, int], column: str) -> int | None:
+    index = positions.get(column)
+    return positions.get(column.strip().casefold()) if index is None else index
 
 
 def _missing_column(field: str, column: str, headers: list[str]) -> str:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,9 +22,12 @@ import click
 
 from stagelang import __version__
 from stagelang.checking import Checker
+from stagelang.compiler import runtime
 from stagelang.config import Config, ConfigError, config_for
 from stagelang.diagnostics import Severity, render
 from stagelang.errors import PolicyError, PolicyFileError
+from stagelang.findings import DATA_RULES, Finding
+from stagelang.history.events import EventLog
 from stagelang.linting import LintReport, find_policy_files, lint_paths
 from stagelang.outputs import ci, text_report
 from stagelang.outputs.csv_report import CsvWriter
@@ -32,6 +36,9 @@ from stagelang.outputs.json_report import JsonWriter
 from stagelang.outputs.text_report import console_for
 from stagelang.policy import Policy, load, read_policy_text, source_for
 from stagelang.records.readers import FORMATS, InputError, open_table
+from stagelang.reporting import Report, TimeInStage
+from stagelang.reporting import render as render_report
+from stagelang.reporting.chart import ChartUnavailable
 from stagelang.syntax.formatter import format_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -46,6 +53,8 @@ Examples:
   stagelang lint policies/ --fail-on warning   fail on warnings too (for CI)
   stagelang check policies/japan.stage examples/contacts.csv
                                            check an export against a policy
+  stagelang report policies/japan.stage examples/contacts.csv --by japan
+                                           time in stage, Japan against global
 
 Documentation: docs/language.md in the project, or `stagelang COMMAND --help`.""",
 )
@@ -212,8 +221,28 @@ def _summary(report: LintReport) -> str:
 
 @main.command()
 @click.argument("policy_path", metavar="POLICY", type=click.Path())
-@click.argument("data", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.argument("data", nargs=-1, type=click.Path(allow_dash=True))
 @_policy_root_option
+@click.option(
+    "--events",
+    multiple=True,
+    type=click.Path(),
+    help="An event log (CSV or JSON Lines, one row per stage change) whose transitions to "
+    "check; may be given more than once. See docs/check.md, Stage history.",
+)
+@click.option(
+    "--event-time",
+    default="timestamp",
+    show_default=True,
+    help="The event log's column with the time of each stage change.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="The least severe finding that makes the run fail: warning includes stalled records.",
+)
 @click.option(
     "--format",
     "output_format",
@@ -265,6 +294,9 @@ def _summary(report: LintReport) -> str:
 def check(
     policy_path: str,
     data: tuple[str, ...],
+    events: tuple[str, ...],
+    event_time: str,
+    fail_on: str,
     output_format: str,
     input_format: str | None,
     encoding: str | None,
@@ -291,7 +323,15 @@ def check(
       stagelang check policies/japan.stage export.csv --format json > findings.json
       stagelang check policies/japan.stage export.csv --format csv > checked.csv
       cat export.jsonl | stagelang check policies/japan.stage - --input-format jsonl
+      stagelang check policies/japan.stage --events stage-changes.csv --as-of 2026-06-30
     """
+    if not data and not events:
+        raise click.UsageError("give an export (DATA) to check, or an event log with --events")
+    if events and output_format == "csv":
+        raise click.UsageError(
+            "--format csv adds columns to the export's rows; event log findings have no row "
+            "there: use text, json or a CI format with --events"
+        )
     policy = _load_policy_or_exit(policy_path)
     timezone = _timezone_or_exit(zone_name)
     for option, name in (("--encoding", encoding), ("--output-encoding", output_encoding)):
@@ -308,21 +348,62 @@ def check(
         as_of=as_of.date() if as_of else None,
         duplicate_ids=duplicate_ids,
     )
+    logs = _EventLogs(checker, events, event_time, timezone)
     try:
         if output_format == "json":
-            _check_to_json(checker, data, input_format, encoding)
+            _check_to_json(checker, logs, data, input_format, encoding)
         elif output_format == "csv":
             _check_to_csv(checker, data, input_format, encoding, output_encoding)
         elif output_format in ci.CI_FORMATS:
-            _check_for_ci(checker, data, input_format, encoding, output_format, limit)
+            _check_for_ci(checker, logs, data, input_format, encoding, output_format, limit)
         else:
             use_color = _wants_color() if color is None else color
-            _check_to_text(checker, data, input_format, encoding, limit, use_color)
+            _check_to_text(checker, logs, data, input_format, encoding, limit, use_color)
     except InputError as error:
         click.echo(f"stagelang: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    failing = checker.summary.not_conforming + checker.summary.unreadable
+    summary = checker.summary
+    failing = summary.not_conforming + summary.unreadable
+    failing += sum(n for code, n in logs.counts.items() if _is_error(code))
+    if fail_on == "warning":
+        failing += sum(n for code, n in summary.findings.items() if not _is_error(code))
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def _is_error(code: str) -> bool:
+    return DATA_RULES[code].severity is Severity.ERROR
+
+
+class _EventLogs:
+    """The findings of `--events` logs, read after the exports and counted in the summary."""
+
+    def __init__(
+        self, checker: Checker, names: tuple[str, ...], time_column: str, zone: dt.tzinfo
+    ) -> None:
+        self.checker = checker
+        self.names = list(names)
+        self.time_column = time_column
+        self.zone = zone
+        self.counts: Counter[str] = Counter()
+        self.events = 0
+
+    def findings(self, input_format: str | None, encoding: str | None) -> Iterator[Finding]:
+        if not self.names:
+            return
+        log = EventLog(
+            self.checker.policy,
+            as_of=self.checker.as_of or runtime.today_utc(),
+            timezone=self.zone,
+            time_column=self.time_column,
+        )
+        summary = self.checker.summary
+        for finding in log.check_files(self.names, input_format=input_format, encoding=encoding):
+            self.counts[finding.code] += 1
+            summary.findings[finding.code] += 1
+            yield finding
+        self.events = log.events
+        if self.checker.summary.files:
+            summary.files.extend(self.names)
 
 
 def _load_policy_or_exit(path: str) -> Policy:
@@ -371,6 +452,7 @@ def _timezone_or_exit(name: str) -> dt.tzinfo:
 
 def _check_to_text(
     checker: Checker,
+    logs: _EventLogs,
     data: tuple[str, ...],
     input_format: str | None,
     encoding: str | None,
@@ -383,19 +465,32 @@ def _check_to_text(
             for finding in result.findings:
                 groups.add(finding)
             advance()
+        for finding in logs.findings(input_format, encoding):
+            groups.add(finding)
     policy = checker.policy
+    if not data:
+        console = console_for(sys.stdout, color)
+        name = f"{policy.name} ({policy.file})"
+        text_report.render_events(console, name, logs.names, logs.events, groups)
+        return
     text_report.render(
         console_for(sys.stdout, color), f"{policy.name} ({policy.file})", checker.summary, groups
     )
 
 
 def _check_to_json(
-    checker: Checker, data: tuple[str, ...], input_format: str | None, encoding: str | None
+    checker: Checker,
+    logs: _EventLogs,
+    data: tuple[str, ...],
+    input_format: str | None,
+    encoding: str | None,
 ) -> None:
     writer = JsonWriter(sys.stdout)
     for result in checker.check_files(list(data), input_format=input_format, encoding=encoding):
         for finding in result.findings:
             writer.add(finding)
+    for finding in logs.findings(input_format, encoding):
+        writer.add(finding)
     policy = checker.policy
     writer.close(
         checker.summary, {"name": policy.name, "file": policy.file, "stages": list(policy.stages)}
@@ -425,6 +520,7 @@ def _check_to_csv(
 
 def _check_for_ci(
     checker: Checker,
+    logs: _EventLogs,
     data: tuple[str, ...],
     input_format: str | None,
     encoding: str | None,
@@ -446,6 +542,8 @@ def _check_for_ci(
                 for finding in result.findings:
                     writer.add(finding)
                 advance()
+            for finding in logs.findings(input_format, encoding):
+                writer.add(finding)
         writer.close(checker.summary)
 
 
@@ -470,6 +568,143 @@ def _progress() -> Iterator[Callable[[], None]]:
                 progress.update(task, completed=counter)
 
         yield advance
+
+
+@main.command()
+@click.argument("policy_path", metavar="POLICY", type=click.Path())
+@click.argument("data", nargs=-1, type=click.Path(allow_dash=True))
+@_policy_root_option
+@click.option(
+    "--events",
+    multiple=True,
+    type=click.Path(),
+    help="An event log (one row per stage change) to take stays from; may be repeated.",
+)
+@click.option(
+    "--event-time",
+    default="timestamp",
+    show_default=True,
+    help="The event log's column with the time of each stage change.",
+)
+@click.option("--by", "segment", help="A segment to set against everyone else (global).")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date stays still running are measured to (default: today in UTC).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text: a table for the terminal; markdown; json (docs/report-output.schema.json); "
+    "csv: one row per stage and group.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write one self-contained HTML page with the table and the chart.",
+)
+@click.option(
+    "--chart",
+    "chart_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the chart alone, as .png or .svg (by the file's ending).",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(list(FORMATS)),
+    help="Read DATA and event logs as this format (default: by file extension).",
+)
+@click.option("--encoding", help="The input's encoding (default: detected), e.g. cp932.")
+@click.option(
+    "--timezone",
+    "zone_name",
+    default="UTC",
+    show_default=True,
+    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the text output.")
+def report(
+    policy_path: str,
+    data: tuple[str, ...],
+    events: tuple[str, ...],
+    event_time: str,
+    segment: str | None,
+    as_of: dt.datetime | None,
+    output_format: str,
+    html_path: str | None,
+    chart_path: str | None,
+    input_format: str | None,
+    encoding: str | None,
+    zone_name: str,
+    color: bool | None,
+) -> None:
+    """Report time in stage, conversion and stalled records, per stage and segment.
+
+    DATA are exports whose stages bind date-entered columns (`entered from "..."`); --events
+    adds event logs. Medians and percentiles are Kaplan-Meier estimates, so records still in
+    a stage count for what is known of their stay; the naive mean of finished stays is shown
+    beside them.
+
+    \b
+    Examples:
+      stagelang report policies/japan.stage examples/contacts.csv --by japan
+      stagelang report policies/japan.stage --events examples/stage-changes.csv --by japan
+      stagelang report policies/japan.stage examples/contacts.csv --by japan --html report.html
+    """
+    if not data and not events:
+        raise click.UsageError("give exports (DATA) with date columns, or event logs with --events")
+    if chart_path is not None and not chart_path.lower().endswith((".png", ".svg")):
+        raise click.UsageError("--chart writes a .png or an .svg file: end the name with one")
+    policy = _load_policy_or_exit(policy_path)
+    if segment is not None and segment not in policy.segments:
+        known = ", ".join(policy.segments) or "the policy declares none"
+        raise click.UsageError(f'--by: "{segment}" is not a segment of the policy ({known})')
+    collector = TimeInStage(
+        policy,
+        by=segment,
+        as_of=as_of.date() if as_of else runtime.today_utc(),
+        timezone=_timezone_or_exit(zone_name),
+    )
+    try:
+        if data:
+            collector.read_exports(list(data), input_format=input_format, encoding=encoding)
+        if events:
+            collector.read_events(
+                list(events), time_column=event_time, input_format=input_format, encoding=encoding
+            )
+        figures = collector.result()
+        _write_report_files(figures, html_path, chart_path)
+    except (InputError, ChartUnavailable) as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if output_format == "json":
+        render_report.write_json(figures, sys.stdout)
+    elif output_format == "csv":
+        render_report.write_csv(figures, sys.stdout)
+    elif output_format == "markdown":
+        render_report.write_markdown(figures, sys.stdout)
+    else:
+        use_color = _wants_color() if color is None else color
+        render_report.write_text(figures, console_for(sys.stdout, use_color))
+
+
+def _write_report_files(figures: Report, html_path: str | None, chart_path: str | None) -> None:
+    from stagelang.reporting import chart
+
+    try:
+        if html_path is not None:
+            with open(html_path, "w", encoding="utf-8") as out:
+                out.write(chart.page(figures))
+        if chart_path is not None:
+            image = chart.chart(figures, chart_path.rsplit(".", 1)[-1].lower())
+            with open(chart_path, "wb") as binary:
+                binary.write(image)
+    except OSError as error:
+        raise InputError(error.filename or "", f"cannot write the file: {error.strerror}") from None
 
 
 @main.command()

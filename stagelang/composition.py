@@ -8,7 +8,9 @@ turn extends), and merges the two syntax trees into one before the analysis sees
 - the extending policy adds fields and segments of its own, and under a `stage` line naming a
   stage of the extended policy it adds clauses (criteria, overlays, exits) and CRM values,
   and may give the stage a new label. Criteria only ever add up, so the regional policy is
-  always at least as strict as the one it extends;
+  always at least as strict as the one it extends. History clauses (`entered from`,
+  `expect dwell`, `allow ...`) add up the same way, so a region can expect a longer stay of
+  its own segment (`in japan expect dwell <= 90d`); an `outcome` it declares is added;
 - its own `policy` line names the result (without one, the result takes the name of the
   extending file, as any policy does).
 
@@ -158,7 +160,7 @@ def _merge(
     merged: list[nodes.Declaration] = [
         decl for decl in base.declarations if not isinstance(decl, nodes.PolicyDecl)
     ]
-    ladder = [decl.name for decl in base.of_kind(nodes.StageDecl)]
+    ladder = [decl.name for decl in base.of_kind(nodes.StageDecl) if not decl.outcome]
 
     for decl in tree.declarations:
         if isinstance(decl, nodes.ExtendsDecl):
@@ -167,6 +169,9 @@ def _merge(
             merged.append(decl)
             continue
         target = stages.get(decl.name)
+        if target is None and decl.outcome:
+            merged.append(decl)  # a way out of the ladder of the region's own
+            continue
         if target is None:
             diagnostics.append(_unknown_stage(decl, tree.file, base.file, ladder))
             continue
@@ -187,6 +192,8 @@ def _add_to_stage(stage: nodes.StageDecl, addition: nodes.StageDecl) -> nodes.St
         span=stage.span,
         name_span=stage.name_span,
         value_spans=[*stage.value_spans, *addition.value_spans],
+        history=[*stage.history, *addition.history],
+        outcome=stage.outcome,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from stagelang.diagnostics import Severity
 from stagelang.rules import Rule
 
-_E = Severity.ERROR
+_E, _W = Severity.ERROR, Severity.WARNING
 _PAGE = "docs/check.md"
 
 
@@ -30,6 +30,58 @@ DATA_RULES: dict[str, Rule] = {
         Rule("SL504", "duplicate-id", _E, "Two records have the same id.", _PAGE),
         Rule("SL505", "bad-value", _E, "A cell cannot be read as its field's type.", _PAGE),
         Rule("SL506", "unreadable-row", _E, "A row cannot be read: ragged, or not JSON.", _PAGE),
+        # Stage history: transitions, entered dates and dwell.
+        Rule(
+            "SL510", "skipped-stage", _E, "A record skipped a stage that may not be skipped.", _PAGE
+        ),
+        Rule(
+            "SL511",
+            "backward-move",
+            _E,
+            "A record moved back without the policy allowing it.",
+            _PAGE,
+        ),
+        Rule(
+            "SL512",
+            "outcome-not-allowed",
+            _E,
+            "A record entered an outcome from a stage the outcome does not allow.",
+            _PAGE,
+        ),
+        Rule(
+            "SL513",
+            "missing-entered-date",
+            _E,
+            "A record has no entered date for its stage.",
+            _PAGE,
+        ),
+        Rule(
+            "SL514", "dates-out-of-order", _E, "Entered dates go backward along the ladder.", _PAGE
+        ),
+        Rule(
+            "SL515",
+            "later-stage-dated",
+            _E,
+            "A record sits below a stage it has a date for.",
+            _PAGE,
+        ),
+        Rule(
+            "SL516",
+            "transition-unmet",
+            _E,
+            "A transition happened while a criterion was unmet.",
+            _PAGE,
+        ),
+        Rule(
+            "SL517", "stalled", _W, "A record has stayed in its stage longer than expected.", _PAGE
+        ),
+        Rule(
+            "SL518",
+            "event-out-of-order",
+            _E,
+            "An event is older than the record's last one.",
+            _PAGE,
+        ),
     )
 }
 

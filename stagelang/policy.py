@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from stagelang import presets, suppressions
 from stagelang.analysis import analyze
-from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Stage
+from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Outcome, Stage
 from stagelang.compiler import runtime
 from stagelang.compiler.interpreter import Interpreter
 from stagelang.compiler.python import (
@@ -146,6 +146,12 @@ class Policy:
         self._qualify = compile_qualifier(checked, self._qualify_slowly)
         self._segments = compile_segments(checked, self._segments_slowly)
         criteria = [c for stage in checked.stages for c in (*stage.entry, *stage.exit)]
+        # Outcomes (Closed Lost) are off the ladder: their records leave the compiled fast path
+        # by their unknown stage value, and are checked against the outcome's own criteria.
+        self._outcomes = {
+            name: outcome for outcome in checked.outcomes for name in _spellings(outcome)
+        }
+        criteria += [c for outcome in checked.outcomes for c in outcome.entry]
         tests = compile_criteria(checked, criteria)
         self._tests = {id(c): test for c, test in zip(criteria, tests, strict=True)}
         # The compiled functions take the place of the methods below on this instance: one
@@ -227,10 +233,15 @@ class Policy:
         the segments it is in), and the exit criteria of the stages below it. Empty when its
         stage value names no stage.
         """
-        rank = self._rank_of(record.get(self.checked.stage_field))
-        if rank is None:
+        value = record.get(self.checked.stage_field)
+        rank = self._rank_of(value)
+        outcome = self.outcome_for(value) if rank is None else None
+        if rank is None and outcome is None:
             return ()
         segments = set(self.segments_of(record, today=today))
+        if outcome is not None:
+            return tuple(c for c in outcome.entry if c.segment is None or c.segment in segments)
+        assert rank is not None
         found: list[Criterion] = []
         for stage in self.checked.stages[: rank + 1]:
             criteria = stage.entry + (stage.exit if stage.rank < rank else ())
@@ -289,9 +300,13 @@ class Policy:
         """
         if check_types:
             self.validate(record)
-        rank = self._rank_of(record.get(self.checked.stage_field))
+        value = record.get(self.checked.stage_field)
+        rank = self._rank_of(value)
         if rank is None:
-            return ()
+            outcome = self.outcome_for(value)
+            if outcome is None:
+                return ()
+            return self._check_outcome(record, outcome, today or runtime.today_utc()).unmet
         return self._unmet(record, rank, today or runtime.today_utc())
 
     def _explain(
@@ -305,12 +320,37 @@ class Policy:
         value = record.get(self.checked.stage_field)
         rank = self._rank_of(value)
         if rank is None:
+            outcome = self.outcome_for(value)
+            if outcome is not None:
+                return self._check_outcome(record, outcome, today or runtime.today_utc())
             return self._unknown_stage(value)
         day = today or runtime.today_utc()
         unmet = self._unmet(record, rank, day)
         if not unmet:
             return self._conforming[rank]
         return Verdict(self.checked.stages[rank].name, False, unmet=unmet)
+
+    def outcome_for(self, value: Any) -> Outcome | None:
+        """The outcome a CRM stage value means (Closed Lost), matched like stage values."""
+        if not isinstance(value, str):
+            return None
+        return self._outcomes.get(value) or self._outcomes.get(value.strip().casefold())
+
+    def meets(self, criterion: Criterion, record: Record, today: dt.date) -> bool | None:
+        """Whether a record meets one criterion: true, false, or None for unknown."""
+        return self._outcome(criterion, record, today)
+
+    def _check_outcome(self, record: Record, outcome: Outcome, today: dt.date) -> Verdict:
+        segments = self._segments(record, today=today)
+        unmet: list[Unmet] = []
+        for criterion in outcome.entry:
+            if criterion.segment is not None and criterion.segment not in segments:
+                continue
+            result = self._outcome(criterion, record, today)
+            if result is not True:
+                values = {name: runtime.known(record.get(name)) for name in criterion.fields}
+                unmet.append(Unmet(criterion, values, result))
+        return Verdict(outcome.name, not unmet, unmet=tuple(unmet))
 
     def _qualify_slowly(self, record: Record, today: dt.date | None) -> str | None:
         self.validate(record)
@@ -338,7 +378,7 @@ class Policy:
         if runtime.is_missing(value):
             problem = f"{field} is missing, so the record has no stage to check"
         else:
-            known = ", ".join(self.stages)
+            known = ", ".join((*self.stages, *(o.name for o in self.checked.outcomes)))
             problem = f'{field} = "{value}" is not a stage of this policy (stages: {known})'
         return Verdict(None, False, problem=problem)
 
@@ -383,7 +423,7 @@ class Policy:
         return f"<Policy {self.name!r}: {' > '.join(self.stages)}>"
 
 
-def _spellings(stage: Stage) -> set[str]:
+def _spellings(stage: Stage | Outcome) -> set[str]:
     """The stage values matched without any normalising: as written, and common casings."""
     spellings: set[str] = set()
     for value in stage.values:

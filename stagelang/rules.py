@@ -61,6 +61,13 @@ RULES: dict[str, Rule] = {
         Rule("SL108", "no-stages", _E, "The policy declares no stages."),
         Rule("SL109", "reserved-name", _E, "A field has a name the language reserves."),
         Rule("SL110", "stage-field-not-text", _E, "The stage field is not declared as text."),
+        Rule("SL111", "unknown-stage", _E, "A history clause names a stage that is not declared."),
+        Rule(
+            "SL112",
+            "misplaced-clause",
+            _E,
+            "A clause is written where it has no meaning, such as `allow skip` on an outcome.",
+        ),
         Rule(
             "SL120",
             "extends-unreadable",
@@ -104,6 +111,11 @@ RULES: dict[str, Rule] = {
         Rule("SL302", "unused-field", _W, "A declared field is never used."),
         Rule("SL303", "unused-segment", _W, "A declared segment is never used."),
         Rule("SL304", "exit-on-last-stage", _W, "The last stage has an exit criterion."),
+        Rule(
+            "SL305", "back-to-not-earlier", _W, "`allow back to` names a stage that is not earlier."
+        ),
+        Rule("SL306", "date-column-twice", _E, "One date column is bound to two stages."),
+        Rule("SL307", "dwell-not-positive", _E, "An expected dwell is not a positive duration."),
         Rule(
             "SL601",
             "bad-suppression",

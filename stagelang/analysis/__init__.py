@@ -6,14 +6,25 @@ none of them is an error.
 
 from __future__ import annotations
 
-from stagelang.analysis import lint, types
+import dataclasses
+
+from stagelang.analysis import history_clauses, lint, types
 from stagelang.analysis.declarations import Declarations, collect
-from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Segment, Stage
+from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Outcome, Segment, Stage
 from stagelang.analysis.typecheck import TypeChecker
 from stagelang.diagnostics import Diagnostic, Span
 from stagelang.syntax import nodes
 
-__all__ = ["CheckedPolicy", "Criterion", "Field", "Segment", "Stage", "analyze"]
+__all__ = [
+    "CheckedPolicy",
+    "Criterion",
+    "Field",
+    "Outcome",
+    "Segment",
+    "Stage",
+    "analyze",
+    "fields_read",
+]
 
 
 def analyze(tree: nodes.PolicyFile) -> tuple[CheckedPolicy | None, list[Diagnostic]]:
@@ -23,21 +34,34 @@ def analyze(tree: nodes.PolicyFile) -> tuple[CheckedPolicy | None, list[Diagnost
 
     for segment in declarations.segments.values():
         checker.condition(segment.condition)
-    for stage in declarations.stages:
+    for stage in (*declarations.stages, *declarations.outcomes):
         for clause in stage.clauses:
             if clause.segment is not None:
                 checker.segment(clause.segment, clause.segment_span)
             checker.condition(clause.condition)
+    history_clauses.resolve_segments(declarations, checker)
 
     declarations.diagnostics.extend(lint.stage_without_exit(declarations))
     declarations.diagnostics.extend(lint.unused_field(declarations, checker))
     declarations.diagnostics.extend(lint.unused_segment(declarations, checker))
     declarations.diagnostics.extend(lint.exit_on_last_stage(declarations))
+    for check in HISTORY_CHECKS:
+        declarations.diagnostics.extend(check(declarations))
 
     diagnostics = sorted(declarations.diagnostics, key=_position)
     if any(d.is_error for d in diagnostics):
         return None, diagnostics
     return _build(tree, declarations, checker), diagnostics
+
+
+HISTORY_CHECKS = (
+    history_clauses.unknown_stages,
+    history_clauses.misplaced_clauses,
+    history_clauses.duplicate_clauses,
+    history_clauses.back_to_not_earlier,
+    history_clauses.date_column_twice,
+    history_clauses.dwell_not_positive,
+)
 
 
 def _position(diagnostic: Diagnostic) -> tuple[int, int, str]:
@@ -55,12 +79,7 @@ def _build(
         if field.required
     )
     first = stages[0]
-    stages = (
-        Stage(
-            first.name, 0, first.label, first.values, required + first.entry, first.exit, first.span
-        ),
-        *stages[1:],
-    )
+    stages = (dataclasses.replace(first, entry=required + first.entry), *stages[1:])
     return CheckedPolicy(
         name=declarations.name or _stem(tree.file),
         file=tree.file,
@@ -74,6 +93,7 @@ def _build(
         },
         stages=stages,
         types=checker.types,
+        outcomes=tuple(_outcome(decl, tree) for decl in declarations.outcomes),
     )
 
 
@@ -94,6 +114,7 @@ def _stage(decl: nodes.StageDecl, rank: int, tree: nodes.PolicyFile) -> Stage:
                     fields=fields_read(part),
                 )
             )
+    history = decl.history
     return Stage(
         name=decl.name,
         rank=rank,
@@ -102,6 +123,18 @@ def _stage(decl: nodes.StageDecl, rank: int, tree: nodes.PolicyFile) -> Stage:
         entry=tuple(entry),
         exit=tuple(exits),
         span=decl.span,
+        skippable=any(isinstance(h, nodes.AllowSkip) for h in history),
+        back_to=_allowed(history, "back"),
+        entered_column=_entered_column(history),
+        dwell=next(
+            (h.limit for h in history if isinstance(h, nodes.ExpectDwell) and not h.segment),
+            None,
+        ),
+        segment_dwell=tuple(
+            (h.segment, h.limit)
+            for h in history
+            if isinstance(h, nodes.ExpectDwell) and h.segment is not None
+        ),
     )
 
 
@@ -110,6 +143,33 @@ def _source_of(tree: nodes.PolicyFile, span: Span) -> str:
     if span.file is None:
         return tree.source
     return tree.sources.get(span.file, tree.source)
+
+
+def _outcome(decl: nodes.StageDecl, tree: nodes.PolicyFile) -> Outcome:
+    stage = _stage(decl, -1, tree)
+    return Outcome(
+        name=decl.name,
+        label=decl.label,
+        values=stage.values,
+        entry=stage.entry,
+        from_stages=_allowed(decl.history, "from"),
+        entered_column=stage.entered_column,
+        span=decl.span,
+    )
+
+
+def _allowed(history: list[nodes.HistoryClause], kind: str) -> tuple[str, ...]:
+    names = [
+        name
+        for clause in history
+        if isinstance(clause, nodes.AllowStages) and clause.kind == kind
+        for name in clause.stages
+    ]
+    return tuple(dict.fromkeys(names))
+
+
+def _entered_column(history: list[nodes.HistoryClause]) -> str | None:
+    return next((h.column for h in history if isinstance(h, nodes.EnteredFrom)), None)
 
 
 def _required(field: Field, stage: str, checker: TypeChecker) -> Criterion:

@@ -24,6 +24,7 @@ class Declarations:
     id_field: str | None = None
     segments: dict[str, nodes.SegmentDecl] = field(default_factory=dict)
     stages: list[nodes.StageDecl] = field(default_factory=list)
+    outcomes: list[nodes.StageDecl] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def report(self, code: str, message: str, span: Span, **extra: str | None) -> None:
@@ -145,7 +146,7 @@ def _collect_stages(tree: nodes.PolicyFile, found: Declarations) -> None:
             )
             continue
         names.add(decl.name)
-        found.stages.append(decl)
+        (found.outcomes if decl.outcome else found.stages).append(decl)
         spans = decl.value_spans if decl.values else [decl.name_span]
         for value, span in zip(decl.values or [decl.name], spans, strict=True):
             key = value.strip().casefold()

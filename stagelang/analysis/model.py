@@ -7,6 +7,7 @@ with no errors.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,7 @@ class Criterion:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """A stage on the ladder, with its entry and exit criteria."""
+    """A stage on the ladder, with its entry and exit criteria and its history rules."""
 
     name: str
     rank: int
@@ -74,6 +75,31 @@ class Stage:
     values: tuple[str, ...]
     entry: tuple[Criterion, ...]
     exit: tuple[Criterion, ...]
+    span: Span
+    skippable: bool = False  # `allow skip`
+    back_to: tuple[str, ...] = ()  # `allow back to ...`: stages a record may return to
+    entered_column: str | None = None  # `entered from "..."`
+    dwell: dt.timedelta | None = None  # `expect dwell <= ...`
+    segment_dwell: tuple[tuple[str, dt.timedelta], ...] = ()  # `in SEGMENT expect dwell <= ...`
+
+    def expected_dwell(self, segments: tuple[str, ...] | frozenset[str]) -> dt.timedelta | None:
+        """The longest stay expected of a record in these segments: an overlay replaces the
+        global expectation (a Japanese Opportunity may sit for 90 days where 30 is the rule)."""
+        overlays = [limit for name, limit in self.segment_dwell if name in segments]
+        return max(overlays) if overlays else self.dwell
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An outcome off the ladder (Closed Lost, Disqualified): a record may enter it from any
+    stage, or from `from_stages` when given; it ends a stay without counting as conversion."""
+
+    name: str
+    label: str | None
+    values: tuple[str, ...]
+    entry: tuple[Criterion, ...]
+    from_stages: tuple[str, ...]
+    entered_column: str | None
     span: Span
 
 
@@ -92,6 +118,14 @@ class CheckedPolicy:
     types: dict[int, Type] = field(repr=False)
     # The CRM preset of a `use` line: among others, the date-entered columns of each stage.
     preset: PresetUse | None = field(default=None, repr=False)
+    outcomes: tuple[Outcome, ...] = ()
+
+    @property
+    def has_history(self) -> bool:
+        """Whether any stage or outcome binds a date column or expects a dwell."""
+        return any(s.entered_column or s.dwell or s.segment_dwell for s in self.stages) or any(
+            o.entered_column for o in self.outcomes
+        )
 
     def type_of(self, expr: nodes.Expr) -> Type:
         """The type the analysis gave to an expression of this policy."""

@@ -12,6 +12,15 @@ _TITLES = {
     "SL504": "Record id used more than once",
     "SL505": "Value that cannot be read",
     "SL506": "Row that cannot be read",
+    "SL510": "Stage skipped that may not be skipped",
+    "SL511": "Move back the policy does not allow",
+    "SL512": "Outcome entered from a stage it does not allow",
+    "SL513": "No entered date for the current stage",
+    "SL514": "Entered dates out of order",
+    "SL515": "Date for a later stage than the record's",
+    "SL516": "Transition while a criterion was unmet",
+    "SL517": "Stalled: longer in stage than expected (warning)",
+    "SL518": "Event out of time order",
 }
 
 

@@ -26,6 +26,18 @@ def console_for(stream: IO[str], color: bool) -> Console:
     )
 
 
+def render_events(
+    console: Console, policy_name: str, files: list[str], events: int, groups: Groups
+) -> None:
+    """Print what the event logs alone (no export) showed: the grouped findings."""
+    console.print(f"Read {events:,} events in {', '.join(files)} against {policy_name}.")
+    console.print()
+    for group in groups.ordered():
+        _print_group(console, group)
+    found = sum(group.count for group in groups.groups.values())
+    console.print(f"{found:,} findings." if found else "No findings: every transition is allowed.")
+
+
 def render(console: Console, policy_name: str, summary: Summary, groups: Groups) -> None:
     """Print the summary tables and the grouped findings."""
     files = ", ".join(summary.files)

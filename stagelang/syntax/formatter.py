@@ -170,7 +170,7 @@ class _Values:
     values: list[str]
 
 
-Part = nodes.Declaration | nodes.Clause | _Values
+Part = nodes.Declaration | nodes.Clause | _Values | nodes.HistoryClause
 
 
 @dataclass(kw_only=True)
@@ -227,6 +227,7 @@ def _stage_body(stage: nodes.StageDecl, header: _Statement, source: _Source) -> 
         header.header = clauses.pop(0)
 
     body = [_Statement(clause.span.line, node=clause, in_stage=True) for clause in clauses]
+    body.extend(_Statement(item.span.line, node=item, in_stage=True) for item in stage.history)
     body.extend(_values_clauses(stage, source))
     return sorted(body, key=lambda statement: statement.start)
 
@@ -363,12 +364,14 @@ class _Printer:
             return self.stage_header(node, statement.header, inside)
         if isinstance(node, _Values):
             return inside, [INDENT + "values " + ", ".join(map(format_literal, node.values))]
+        if isinstance(node, nodes.HistoryClause):
+            return inside, [INDENT + _history_clause(node)]
         return self.condition(INDENT + _clause_words(node), node.condition, INDENT, inside)
 
     def stage_header(
         self, stage: nodes.StageDecl, header: nodes.Clause | None, inside: list[_Comment]
     ) -> tuple[list[_Comment], list[str]]:
-        line = f"stage {stage.name}"
+        line = f"{'outcome' if stage.outcome else 'stage'} {stage.name}"
         if stage.label is not None:
             line += " " + format_literal(stage.label)
         if header is None:
@@ -452,6 +455,19 @@ def _field(node: nodes.FieldDecl) -> str:
     if options.required:
         line += " required"
     return line
+
+
+def _history_clause(node: nodes.HistoryClause) -> str:
+    if isinstance(node, nodes.AllowSkip):
+        return "allow skip"
+    if isinstance(node, nodes.AllowStages):
+        words = "allow back to" if node.kind == "back" else "allow from"
+        return f"{words} {', '.join(node.stages)}"
+    if isinstance(node, nodes.EnteredFrom):
+        return f"entered from {format_literal(node.column)}"
+    limit = node.written or f"{node.limit.days}d"
+    prefix = f"in {node.segment} " if node.segment is not None else ""
+    return f"{prefix}expect dwell <= {limit}"
 
 
 def _clause_words(clause: nodes.Clause) -> str:

@@ -217,8 +217,54 @@ class Clause:
 
 
 @dataclass(eq=True)
+class AllowSkip:
+    """`allow skip`: a record may move past this stage without entering it."""
+
+    span: Span = _span()
+
+
+@dataclass(eq=True)
+class AllowStages:
+    """`allow back to SQL, MQL` (kind "back") or, on an outcome, `allow from SQL` ("from")."""
+
+    kind: str  # "back" | "from"
+    stages: list[str]
+    span: Span = _span()
+    stage_spans: list[Span] = field(default_factory=list, compare=False, repr=False)
+
+
+@dataclass(eq=True)
+class EnteredFrom:
+    """`entered from "Became an MQL Date"`: the export column with the date a stage was entered."""
+
+    column: str
+    span: Span = _span()
+    column_span: Span = _span()
+
+
+@dataclass(eq=True)
+class ExpectDwell:
+    """`expect dwell <= 30d`, or `in japan expect dwell <= 90d`: how long a stay should last.
+
+    `written` keeps the duration as written (`6w`), so that formatting keeps its unit.
+    """
+
+    limit: dt.timedelta
+    segment: str | None = None
+    written: str = field(default="", compare=False, repr=False)
+    span: Span = _span()
+    segment_span: Span = _span()
+    limit_span: Span = _span()
+
+
+HistoryClause = AllowSkip | AllowStages | EnteredFrom | ExpectDwell
+
+
+@dataclass(eq=True)
 class StageDecl:
-    """A stage, in ladder order: its name, label, CRM values and clauses."""
+    """A stage, in ladder order, or an outcome (`outcome` is true): its name, label, CRM values
+    and clauses. History clauses (`allow skip`, `entered from`, ...) are kept apart in
+    `history`, in the order written."""
 
     name: str
     label: str | None
@@ -227,6 +273,8 @@ class StageDecl:
     span: Span = _span()
     name_span: Span = _span()
     value_spans: list[Span] = field(default_factory=list, compare=False, repr=False)
+    history: list[HistoryClause] = field(default_factory=list)
+    outcome: bool = False
 
 
 Declaration = PolicyDecl | ExtendsDecl | UseDecl | FieldDecl | SegmentDecl | StageDecl

@@ -133,7 +133,7 @@ class _LineJoiner:
     _OPENERS: ClassVar[frozenset[str]] = frozenset({"LPAR", "LSQB"})
     _CLOSERS: ClassVar[frozenset[str]] = frozenset({"RPAR", "RSQB"})
     _STATEMENT_WORDS: ClassVar[frozenset[str]] = frozenset(
-        {"policy", "extends", "use", "id", "stage", "field", "segment"}
+        {"policy", "extends", "use", "id", "stage", "field", "segment", "outcome"}
     )
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
@@ -190,8 +190,8 @@ _TOKEN_WORDS = {
 
 # What a person would call the start of each kind of line, for "expected" lists that would
 # otherwise name every keyword the grammar allows there.
-_STATEMENT_STARTS = {"POLICY", "EXTENDS", "USE", "ID", "STAGE", "FIELD", "SEGMENT"}
-_CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES"}
+_STATEMENT_STARTS = {"POLICY", "EXTENDS", "USE", "ID", "STAGE", "FIELD", "SEGMENT", "OUTCOME"}
+_CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES", "ALLOW", "ENTERED", "EXPECT"}
 
 
 def _unclosed_before(error: UnexpectedInput, text: str) -> _UnclosedBracket | None:
@@ -322,11 +322,13 @@ def _describe_expected(expected: set[str]) -> str:
     names = set(expected)
     words: list[str] = []
     if names & _STATEMENT_STARTS and names & _CLAUSE_STARTS:
-        words.append("a stage clause (requires, in SEGMENT requires, exit when, values)")
-        words.append("a new declaration (policy, field, segment, stage)")
+        words.append("a stage clause (requires, in SEGMENT requires, exit when, values, ...)")
+        words.append("a new declaration (policy, field, segment, stage, outcome)")
         names -= _STATEMENT_STARTS | _CLAUSE_STARTS
     elif names & _STATEMENT_STARTS == _STATEMENT_STARTS:
-        words.append("a declaration (policy, id field, stage field, field, segment, stage)")
+        words.append(
+            "a declaration (policy, id field, stage field, field, segment, stage, outcome)"
+        )
         names -= _STATEMENT_STARTS
     if {"AND", "OR"} <= names:
         # After a complete condition: list the families, not every operator.
@@ -417,9 +419,11 @@ def _recover(text: str, first_line: int, last_line: int) -> str | None:
     return "\n".join(lines)
 
 
-_STAGE_LINE = re.compile(r"^stage\b(?!\s+field\b)", re.IGNORECASE)
-_STATEMENT_LINE = re.compile(r"^(policy|extends|use|id|stage|field|segment)\b", re.IGNORECASE)
-_CLAUSE_LINE = re.compile(r"^\s+(requires|in|exit|values)\b", re.IGNORECASE)
+_STAGE_LINE = re.compile(r"^(stage\b(?!\s+field\b)|outcome\b)", re.IGNORECASE)
+_STATEMENT_LINE = re.compile(
+    r"^(policy|extends|use|id|stage|field|segment|outcome)\b", re.IGNORECASE
+)
+_CLAUSE_LINE = re.compile(r"^\s+(requires|in|exit|values|allow|entered|expect)\b", re.IGNORECASE)
 
 
 def _starts_statement(line: str) -> bool:
@@ -570,14 +574,22 @@ class _TreeBuilder(Transformer[Token, Any]):
             str(name), condition, span=_line_span(meta, children), name_span=_span_of(name)
         )
 
+    def outcome_decl(self, meta: Any, children: list[Any]) -> nodes.StageDecl:
+        stage = self.stage_decl(meta, children)
+        stage.outcome = True
+        return stage
+
     def stage_decl(self, meta: Any, children: list[Any]) -> nodes.StageDecl:
         name, label, header_clause, *rest = children
         clauses: list[nodes.Clause] = [header_clause] if header_clause is not None else []
         values: list[str] = []
         value_spans: list[Span] = []
+        history: list[nodes.HistoryClause] = []
         for item in rest:
             if isinstance(item, nodes.Clause):
                 clauses.append(item)
+            elif isinstance(item, nodes.HistoryClause):
+                history.append(item)
             else:  # a values clause
                 values.extend(text for text, _ in item)
                 value_spans.extend(span for _, span in item)
@@ -589,6 +601,7 @@ class _TreeBuilder(Transformer[Token, Any]):
             span=_line_span(meta, [name, label, header_clause]),
             name_span=_span_of(name),
             value_spans=value_spans,
+            history=history,
         )
 
     def header_requires(self, meta: Any, children: list[Any]) -> nodes.Clause:
@@ -612,6 +625,66 @@ class _TreeBuilder(Transformer[Token, Any]):
 
     def values_clause(self, meta: Any, children: list[Token]) -> list[tuple[str, Span]]:
         return [(self._text(child), _span_of(child)) for child in children]
+
+    # History clauses
+
+    def skip_clause(self, meta: Any, children: list[Any]) -> nodes.AllowSkip:
+        return nodes.AllowSkip(span=_span_of(meta))
+
+    def back_clause(self, meta: Any, children: list[Token]) -> nodes.AllowStages:
+        return self._allow("back", meta, children)
+
+    def from_stages_clause(self, meta: Any, children: list[Token]) -> nodes.AllowStages:
+        return self._allow("from", meta, children)
+
+    def _allow(self, kind: str, meta: Any, children: list[Token]) -> nodes.AllowStages:
+        return nodes.AllowStages(
+            kind,
+            [str(child) for child in children],
+            span=_line_span(meta, children),
+            stage_spans=[_span_of(child) for child in children],
+        )
+
+    def entered_clause(self, meta: Any, children: list[Token]) -> nodes.EnteredFrom:
+        column = children[0]
+        text = self._text(column)
+        if not text.strip():
+            self._bad_literal(
+                _span_of(column),
+                "the date column is empty",
+                'name the export column, for example entered from "Became a Customer Date"',
+            )
+        return nodes.EnteredFrom(
+            text, span=_line_span(meta, children), column_span=_span_of(column)
+        )
+
+    def dwell_clause(self, meta: Any, children: list[Token]) -> nodes.ExpectDwell:
+        return self._dwell(None, meta, children)
+
+    def segment_dwell_clause(self, meta: Any, children: list[Token]) -> nodes.ExpectDwell:
+        segment, *rest = children
+        dwell = self._dwell(segment, meta, rest)
+        dwell.span = _line_span(meta, children)
+        return dwell
+
+    def _dwell(self, segment: Token | None, meta: Any, children: list[Token]) -> nodes.ExpectDwell:
+        operator, duration = children
+        if str(operator) != "<=":
+            self._bad_literal(
+                _span_of(operator),
+                f"an expected dwell is an upper limit, written with <=, not {operator}",
+                "write for example: expect dwell <= 30d",
+            )
+        limit = self.duration(meta, [duration]).value
+        assert isinstance(limit, dt.timedelta)
+        return nodes.ExpectDwell(
+            limit,
+            str(segment) if segment is not None else None,
+            written=str(duration).lower(),
+            span=_line_span(meta, children),
+            segment_span=_span_of(segment) if segment is not None else Span(0, 0, 0, 0),
+            limit_span=_span_of(duration),
+        )
 
     # Expressions
 

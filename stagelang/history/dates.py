@@ -1,0 +1,266 @@
+"""History from date-entered columns: one date per stage on each record of an export.
+
+HubSpot exports, for each lifecycle stage, the date a contact entered it ("Became a Marketing
+Qualified Lead Date", or the `hs_v2_date_entered_*` properties). The policy binds each stage
+to its column with `entered from "..."`. From one record's dates and its current stage this
+module finds what the dates contradict (out of order, missing, a later stage dated while the
+record sits earlier, a stage skipped) and the stays they show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stagelang.analysis import types
+from stagelang.analysis.model import CheckedPolicy, Outcome, Stage
+from stagelang.history.ladder import Ladder
+from stagelang.history.stays import ENDED, MOVED_ON, STILL_THERE, Stay
+from stagelang.records.coerce import CoercionError, coercer
+from stagelang.records.convert import Column, RowConverter, compile_row_converter
+from stagelang.records.readers import Table
+
+Dates = dict[str, dt.datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DateProblem:
+    """Something a record's dates contradict: a finding code, a sentence, and the dates."""
+
+    code: str
+    message: str
+    stage: str
+    values: dict[str, Any]
+
+
+class DateColumns:
+    """The date columns a policy binds, and what one record's dates say."""
+
+    def __init__(
+        self, policy: CheckedPolicy, *, as_of: dt.date, timezone: dt.tzinfo = dt.UTC
+    ) -> None:
+        self.policy = policy
+        self.ladder = Ladder(policy)
+        self.as_of = as_of
+        # A stay still running is measured up to the start of the as-of day.
+        self.until = dt.datetime.combine(as_of, dt.time(), dt.UTC)
+        bound: list[Stage | Outcome] = [*policy.stages, *policy.outcomes]
+        self.columns: dict[str, str] = {
+            s.name: s.entered_column for s in bound if s.entered_column is not None
+        }
+        self._convert = coercer(types.DATETIME, timezone=timezone)
+
+    def __bool__(self) -> bool:
+        return bool(self.columns)
+
+    # Reading
+
+    def bind(self, table: Table, positions: Callable[[str], int | None]) -> RowConverter:
+        """A converter from a row's cells to the record's entered dates, keyed by stage.
+
+        `positions(column)` finds a column of the table, as the checker finds field columns;
+        None when the export lacks it. JSON objects name their own keys.
+        """
+        if table.columns is None:
+            return _json_dates(
+                [Column(s, types.DATETIME, c, self._convert) for s, c in self.columns.items()]
+            )
+        columns: list[Column] = []
+        for stage, column in self.columns.items():
+            index = positions(column)
+            if index is not None:
+                columns.append(Column(stage, types.DATETIME, index, self._convert))
+        return compile_row_converter(columns)
+
+    def missing(self, positions: Callable[[str], int | None]) -> list[tuple[str, str]]:
+        """The (stage, column) pairs the export lacks."""
+        return [(s, c) for s, c in self.columns.items() if positions(c) is None]
+
+    # Judging one record
+
+    def problems(
+        self, stage_name: str, segments: tuple[str, ...], dates: Dates
+    ) -> list[DateProblem]:
+        """Everything a record's dates contradict, lowest stage first."""
+        stage = self.ladder.stage(stage_name)
+        if stage is not None:
+            return self._on_ladder(stage, segments, dates)
+        outcome = self.ladder.outcome(stage_name)
+        return [] if outcome is None else self._in_outcome(outcome, dates)
+
+    def _on_ladder(
+        self, stage: Stage, segments: tuple[str, ...], dates: Dates
+    ) -> list[DateProblem]:
+        found: list[DateProblem] = []
+        stages = self.ladder.stages
+        reached = stages[: stage.rank + 1]
+
+        found.extend(self._skipped(reached, dates))
+        found.extend(self._out_of_order([s.name for s in reached], dates))
+        if stage.entered_column and dates.get(stage.name) is None:
+            found.append(self._missing_date(stage.name, stage.entered_column))
+        for later in stages[stage.rank + 1 :]:
+            when = dates.get(later.name)
+            if when is not None and stage.name not in later.back_to:
+                found.append(
+                    DateProblem(
+                        "SL515",
+                        f'the record is at "{stage.name}" but has a date for the later stage '
+                        f'"{later.name}" ({_day(when)}): it went back without the policy '
+                        "allowing it, or its stage is out of date",
+                        stage.name,
+                        {later.entered_column or later.name: when},
+                    )
+                )
+        stalled = self._stalled(stage, segments, dates)
+        if stalled is not None:
+            found.append(stalled)
+        return found
+
+    def _in_outcome(self, outcome: Outcome, dates: Dates) -> list[DateProblem]:
+        found: list[DateProblem] = []
+        if outcome.entered_column and dates.get(outcome.name) is None:
+            found.append(self._missing_date(outcome.name, outcome.entered_column))
+        left = self._last_dated(dates)
+        if left is not None:
+            move = self.ladder.judge(left.name, outcome.name)
+            if move is not None:
+                found.append(DateProblem(move.code, move.message, outcome.name, {}))
+            names = [left.name, outcome.name]
+            found.extend(self._out_of_order(names, dates))
+        return found
+
+    def _skipped(self, reached: tuple[Stage, ...], dates: Dates) -> list[DateProblem]:
+        """A stage with a date column but no date, below a dated one, and not `allow skip`."""
+        found: list[DateProblem] = []
+        for position, stage in enumerate(reached[:-1]):
+            if not stage.entered_column or stage.skippable or dates.get(stage.name) is not None:
+                continue
+            later = [s for s in reached[position + 1 :] if dates.get(s.name) is not None]
+            if not later:
+                continue
+            found.append(
+                DateProblem(
+                    "SL510",
+                    f'the record reached "{later[0].name}" without a date for "{stage.name}", '
+                    "a stage the policy does not allow to be skipped",
+                    stage.name,
+                    {stage.entered_column: None},
+                )
+            )
+        return found
+
+    def _out_of_order(self, names: list[str], dates: Dates) -> list[DateProblem]:
+        """Entered dates must not go backward in time along the ladder."""
+        found: list[DateProblem] = []
+        previous: tuple[str, dt.datetime] | None = None
+        for name in names:
+            when = dates.get(name)
+            if when is None:
+                continue
+            if previous is not None and when < previous[1]:
+                found.append(
+                    DateProblem(
+                        "SL514",
+                        f'"{name}" was entered on {_day(when)}, before "{previous[0]}" '
+                        f"({_day(previous[1])}), which comes earlier on the ladder",
+                        name,
+                        {previous[0]: previous[1], name: when},
+                    )
+                )
+            previous = (name, when) if previous is None or when >= previous[1] else previous
+        return found
+
+    def _missing_date(self, stage: str, column: str) -> DateProblem:
+        return DateProblem(
+            "SL513",
+            f'the record is at "{stage}" but has no date in column "{column}"',
+            stage,
+            {column: None},
+        )
+
+    def _stalled(self, stage: Stage, segments: tuple[str, ...], dates: Dates) -> DateProblem | None:
+        limit = stage.expected_dwell(segments)
+        entered = dates.get(stage.name)
+        if limit is None or entered is None:
+            return None
+        days = (self.until - entered).days
+        if days <= limit.days:
+            return None
+        return DateProblem(
+            "SL517",
+            f'stalled: in "{stage.name}" for {days} days since {_day(entered)}, longer than '
+            f"the {limit.days} days expected (as of {self.as_of.isoformat()})",
+            stage.name,
+            {stage.entered_column or stage.name: entered},
+        )
+
+    def _last_dated(self, dates: Dates) -> Stage | None:
+        dated = [s for s in self.ladder.stages if dates.get(s.name) is not None]
+        return dated[-1] if dated else None
+
+    # Stays
+
+    def stays(self, stage_name: str, segments: tuple[str, ...], dates: Dates) -> list[Stay]:
+        """The record's stay in each stage it entered, with lengths where its dates show them.
+
+        A stage without a date column counts as entered when the record is at or above it.
+        A stay in the current stage is still running (censored at the as-of date). A stay
+        whose end is not dated, or whose dates are out of order, has an unknown length.
+        """
+        stage = self.ladder.stage(stage_name)
+        outcome = self.ladder.outcome(stage_name)
+        if stage is None and outcome is None:
+            return []
+        end_of_last: dt.datetime | None
+        if stage is not None:
+            reached = self.ladder.stages[: stage.rank + 1]
+            end_of_last = self.until
+        else:
+            last = self._last_dated(dates)
+            reached = self.ladder.stages[: last.rank + 1] if last is not None else ()
+            end_of_last = dates.get(stage_name)
+
+        entered = [s for s in reached if not s.entered_column or dates.get(s.name) is not None]
+        stays: list[Stay] = []
+        for position, current in enumerate(entered):
+            start = dates.get(current.name)
+            is_last = position == len(entered) - 1
+            if is_last:
+                ending = STILL_THERE if stage is not None else ENDED
+                end = end_of_last
+            else:
+                ending = MOVED_ON
+                later = (dates.get(s.name) for s in entered[position + 1 :])
+                end = next((when for when in later if when is not None), None)
+            days = None
+            if start is not None and end is not None and end >= start:
+                days = (end - start).total_seconds() / 86400
+            stalled = False
+            if ending == STILL_THERE and days is not None:
+                limit = current.expected_dwell(segments)
+                stalled = limit is not None and int(days) > limit.days
+            stays.append(Stay(current.name, days, ending, stalled))
+        return stays
+
+
+def _json_dates(columns: list[Column]) -> RowConverter:
+    def convert(cells: Any) -> tuple[dict[str, Any], dict[str, CoercionError] | None]:
+        record: dict[str, Any] = {}
+        bad: dict[str, CoercionError] | None = None
+        for column in columns:
+            try:
+                record[column.field] = column.convert(cells.get(column.key))
+            except CoercionError as error:
+                record[column.field] = None
+                bad = bad or {}
+                bad[column.field] = error
+        return record, bad
+
+    return convert
+
+
+def _day(when: dt.datetime) -> str:
+    return when.date().isoformat()
