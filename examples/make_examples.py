@@ -10,6 +10,8 @@ Writes, next to this script:
 - contacts-cp932.csv: the same records as Excel on Japanese Windows saves them (CP932, CRLF),
   with hand-typed Japanese forms of numbers, dates and booleans on the JP rows.
 - contacts.jsonl: the same records as JSON Lines, without the ragged row.
+- stage-changes.csv: an event log for the first 120 contacts, one row per stage entered, with
+  the record's country and a few field values; four moves are planted problems.
 
 The output is the same on every run. The expected verdicts come from a check of the policy
 written by hand below, run on the rows read back from the files, and compared with what the
@@ -37,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 CSV_PATH = HERE / "contacts.csv"
 CP932_PATH = HERE / "contacts-cp932.csv"
 JSONL_PATH = HERE / "contacts.jsonl"
+EVENTS_PATH = HERE / "stage-changes.csv"
 
 SEED = 20251203
 # The day the export was taken: use it as --as-of with the example (stays run up to it).
@@ -672,6 +675,71 @@ def print_answer_key(contacts: list[Contact], rows: list[Row], verdicts: list[st
             )
 
 
+# The event log
+
+
+EVENT_COLUMNS = ["record_id", "lifecycle_stage", "timestamp", "country", "icp_fit", "need"]
+EVENT_CONTACTS = 120
+
+
+def write_events(contacts: list[Contact]) -> list[str]:
+    """stage-changes.csv from the contacts' entered dates; returns the planted problems.
+
+    Each row is a stage entered, at a business hour of the contact's own day, with the values
+    the contact holds now (a log of what the CRM knew then would differ only for broken ones).
+    """
+    rng = random.Random(SEED + 1)
+    rows: list[list[str]] = []
+    planted: list[str] = []
+    for contact in contacts[:EVENT_CONTACTS]:
+        cells = contact.cells
+        if contact.ragged or cells["lifecycle_stage"] not in STAGES:
+            continue
+        events = []
+        for stage in STAGES[: STAGES.index(cells["lifecycle_stage"]) + 1]:
+            day = cells[f"date_entered_{stage}"]
+            if day:
+                events.append(
+                    [stage, f"{day}T{rng.randint(0, 8):02}:{rng.choice(('00', '30'))}:00Z"]
+                )
+        events = plant(cells["record_id"], events, len(rows), planted)
+        for stage, moment in events:
+            values = [cells["country"], cells["icp_fit"], cells["need"]]
+            rows.append([cells["record_id"], stage, moment, *values])
+    with EVENTS_PATH.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EVENT_COLUMNS)
+        writer.writerows(rows)
+    return planted
+
+
+def plant(
+    record_id: str, events: list[list[str]], written: int, planted: list[str]
+) -> list[list[str]]:
+    """Break a few records' histories in the ways the policy forbids (and one it allows)."""
+    stages = [stage for stage, _ in events]
+    if len(planted) == 0 and len(stages) >= 3:
+        planted.append(f"{record_id}: skipped mql (SL510)")
+        return [e for e in events if e[0] != "mql"]
+    if len(planted) == 1 and stages[-1:] == ["opportunity"]:
+        later = next_day(events[-1][1], 40)
+        planted.append(f"{record_id}: back from opportunity to mql (SL511)")
+        return [*events, ["mql", later]]
+    if len(planted) == 2 and stages[-1:] == ["opportunity"]:
+        later = next_day(events[-1][1], 50)
+        planted.append(f"{record_id}: back from opportunity to sql, allowed (no finding)")
+        return [*events, ["sql", later]]
+    if len(planted) == 3 and len(stages) >= 3:
+        planted.append(f"{record_id}: an event out of time order (SL518)")
+        return [events[0], events[2], events[1], *events[3:]]
+    return events
+
+
+def next_day(moment: str, days: int) -> str:
+    when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00")) + dt.timedelta(days=days)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answer-key", action="store_true", help="print every broken record")
@@ -681,6 +749,8 @@ def main() -> None:
     add_quirks(contacts)
     add_problems(contacts)
     write_all(contacts)
+    planted = write_events(contacts)
+    print("stage-changes.csv, planted:", "; ".join(planted))
 
     rows = read_csv(CSV_PATH, "utf-8-sig")
     verify(contacts, rows)

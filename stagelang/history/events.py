@@ -242,7 +242,8 @@ class EventLog:
         move = f'"{last.stage}" -> "{stage}" at {at.isoformat()}'
         problem = self.ladder.judge(last.stage, stage)
         if problem is not None:
-            yield Finding(problem.code, f"{move}: {problem.message}", file, line, record_id, stage)
+            message = f"{problem.message} (at {at.isoformat()})"
+            yield Finding(problem.code, message, file, line, record_id, stage)
         self._stay(self._ended_stay(last, stage, at), last.segments)
 
         for criterion in self._criteria(last.stage, stage, record, bad):

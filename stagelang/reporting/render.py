@@ -112,7 +112,14 @@ def heading(report: Report) -> str:
 
 
 def skipped_line(report: Report) -> str | None:
-    parts = [f"{count:,} {what}" for what, count in report.skipped.items() if count]
+    words = {
+        "no_stage": "records with no stage of the policy",
+        "unreadable_rows": "unreadable rows",
+        "unreadable_dates": "dates that could not be read (taken as missing)",
+    }
+    parts = [
+        f"{count:,} {words.get(what, what)}" for what, count in report.skipped.items() if count
+    ]
     return "Not counted: " + ", ".join(parts) + "." if parts else None
 
 

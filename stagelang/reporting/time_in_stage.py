@@ -156,7 +156,7 @@ class TimeInStage:
         self.sources: list[str] = []
         self.records = 0
         self.events = 0
-        self.skipped: dict[str, int] = {"no stage": 0, "unreadable rows": 0, "unreadable dates": 0}
+        self.skipped: dict[str, int] = {"no_stage": 0, "unreadable_rows": 0, "unreadable_dates": 0}
         self.dates = DateColumns(policy.checked, as_of=as_of, timezone=timezone)
 
     # Collecting
@@ -228,7 +228,7 @@ class TimeInStage:
         as_of = self.as_of
         for row in table.rows:
             if row.cells is None or row.problem is not None:
-                skipped["unreadable rows"] += 1
+                skipped["unreadable_rows"] += 1
                 continue
             self.records += 1
             record, _bad = convert_row(row.cells)
@@ -237,12 +237,12 @@ class TimeInStage:
             if stage is None:
                 outcome = outcome_for(value)
                 if outcome is None:
-                    skipped["no stage"] += 1
+                    skipped["no_stage"] += 1
                     continue
                 stage = outcome.name
             dates, bad_dates = dates_of(row.cells)
             if bad_dates:
-                skipped["unreadable dates"] += len(bad_dates)
+                skipped["unreadable_dates"] += len(bad_dates)
             segments = segments_of(record, today=as_of) if self.by else ()
             for stay in stays_of(stage, segments, dates):
                 add(stay, segments)

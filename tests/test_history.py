@@ -1,0 +1,296 @@
+"""Stage history: the clauses, the moves they allow, what dates and event logs say, stays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import stagelang
+from stagelang.history.dates import DateColumns
+from stagelang.history.events import EventLog
+from stagelang.history.ladder import Ladder
+from stagelang.history.stays import ENDED, MOVED_BACK, MOVED_ON, STILL_THERE, Stay
+from stagelang.syntax.formatter import format_source
+from stagelang.syntax.parser import parse
+
+POLICY = """\
+policy "pipeline"
+
+id field record_id
+stage field lifecycle_stage
+
+field country: string
+field icp_fit: bool
+field need: bool
+field budget: decimal
+field loss_reason: string
+
+segment japan: country == "JP"
+
+stage Subscriber
+  entered from "sub_date"
+  exit when icp_fit is set
+
+stage MQL requires icp_fit
+  entered from "mql_date"
+  expect dwell <= 30d
+  in japan expect dwell <= 90d
+  exit when need
+
+stage SQL requires need
+  entered from "sql_date"
+  allow skip
+  exit when budget > 0
+
+stage Opportunity requires budget > 0
+  entered from "opp_date"
+  expect dwell <= 60d
+  allow back to SQL
+  exit when loss_reason is missing
+
+stage Customer
+  entered from "customer_date"
+
+outcome closed_lost "Closed Lost"
+  values "Closed Lost"
+  allow from SQL, Opportunity
+  requires loss_reason is set
+  entered from "lost_date"
+"""
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def policy() -> stagelang.Policy:
+    return stagelang.loads(POLICY, "pipeline.stage")
+
+
+def day(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+# The clauses ---------------------------------------------------------------------------------
+
+
+def test_the_clauses_reach_the_checked_policy(policy: stagelang.Policy) -> None:
+    mql = policy.checked.stage_named("MQL")
+    assert mql.entered_column == "mql_date"
+    assert mql.dwell == dt.timedelta(days=30)
+    assert mql.expected_dwell(("japan",)) == dt.timedelta(days=90)
+    assert mql.expected_dwell(()) == dt.timedelta(days=30)
+    assert policy.checked.stage_named("SQL").skippable
+    assert policy.checked.stage_named("Opportunity").back_to == ("SQL",)
+    (lost,) = policy.checked.outcomes
+    assert (lost.name, lost.from_stages, lost.entered_column) == (
+        "closed_lost",
+        ("SQL", "Opportunity"),
+        "lost_date",
+    )
+    assert policy.stages == ("Subscriber", "MQL", "SQL", "Opportunity", "Customer")
+
+
+def test_the_policy_is_formatted_as_written() -> None:
+    assert format_source(POLICY) == POLICY
+
+
+def test_messy_history_clauses_format_to_one_spelling() -> None:
+    messy = POLICY.replace("allow skip", "ALLOW   Skip").replace("<= 90d", "<=   13W")
+    messy = messy.replace("allow back to SQL", "Allow Back To SQL ,MQL")
+    formatted = format_source(messy)
+    assert "  allow skip\n" in formatted
+    assert "  in japan expect dwell <= 13w\n" in formatted
+    assert "  allow back to SQL, MQL\n" in formatted
+    assert format_source(formatted) == formatted
+    assert parse(formatted)[0] == parse(messy)[0]
+
+
+def lint_codes(text: str) -> list[str]:
+    return [d.code for d in stagelang.check_source(text)[1]]
+
+
+def test_a_dwell_must_be_an_upper_limit() -> None:
+    text = POLICY.replace("expect dwell <= 60d", "expect dwell >= 60d")
+    assert lint_codes(text) == ["SL002"]
+
+
+def test_two_dwells_for_one_segment_are_a_duplicate() -> None:
+    text = POLICY.replace(
+        "  in japan expect dwell <= 90d\n",
+        "  in japan expect dwell <= 90d\n  in japan expect dwell <= 60d\n",
+    )
+    assert lint_codes(text) == ["SL104"]
+
+
+def test_a_dwell_overlay_names_a_declared_segment() -> None:
+    text = POLICY.replace("in japan expect", "in Japan expect")
+    # japan is then used by nothing: SL303 says so first, at its declaration.
+    assert lint_codes(text) == ["SL303", "SL102"]
+
+
+def test_allow_from_belongs_to_outcomes() -> None:
+    text = POLICY.replace("  allow back to SQL\n", "  allow from SQL\n")
+    assert lint_codes(text) == ["SL112"]
+
+
+def test_an_outcome_cannot_be_named_as_a_stage_to_go_back_to() -> None:
+    text = POLICY.replace("allow back to SQL", "allow back to closed_lost")
+    _, diagnostics = stagelang.check_source(text)
+    assert [d.code for d in diagnostics] == ["SL111"]
+    assert "is an outcome" in (diagnostics[0].help or "")
+
+
+def test_a_record_at_an_outcome_meets_the_outcome_criteria(policy: stagelang.Policy) -> None:
+    assert policy.check({"lifecycle_stage": "closed lost", "loss_reason": "price"}).conforms
+    verdict = policy.check({"lifecycle_stage": "Closed Lost"})
+    assert verdict.stage == "closed_lost"
+    assert [str(u) for u in verdict.unmet] == [
+        "closed_lost requires loss_reason is set, but loss_reason is missing"
+    ]
+
+
+# Moves ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "code"),
+    [
+        ("Subscriber", "MQL", None),
+        ("Subscriber", "SQL", "SL510"),  # MQL may not be skipped
+        ("MQL", "Opportunity", None),  # SQL may
+        ("Opportunity", "SQL", None),  # allowed back
+        ("Opportunity", "MQL", "SL511"),
+        ("SQL", "MQL", "SL511"),
+        ("SQL", "closed_lost", None),
+        ("MQL", "closed_lost", "SL512"),
+        ("closed_lost", "MQL", None),  # a reopened record
+    ],
+)
+def test_moves(policy: stagelang.Policy, before: str, after: str, code: str | None) -> None:
+    move = Ladder(policy.checked).judge(before, after)
+    assert (move.code if move else None) == code
+
+
+# Date columns --------------------------------------------------------------------------------
+
+
+def date_problems(
+    policy: stagelang.Policy, stage: str, segments: tuple[str, ...] = (), **dates: str
+) -> list[str]:
+    columns = DateColumns(policy.checked, as_of=AS_OF)
+    typed = {name: day(value) for name, value in dates.items()}
+    return [p.code for p in columns.problems(stage, segments, typed)]
+
+
+def test_dates_in_order_with_a_current_stay_within_expectation(policy: stagelang.Policy) -> None:
+    found = date_problems(policy, "MQL", Subscriber="2026-05-01", MQL="2026-06-10")
+    assert found == []
+
+
+def test_entered_dates_must_not_go_backward(policy: stagelang.Policy) -> None:
+    assert date_problems(policy, "MQL", Subscriber="2026-06-20", MQL="2026-06-10") == ["SL514"]
+
+
+def test_the_current_stage_needs_its_date(policy: stagelang.Policy) -> None:
+    assert date_problems(policy, "MQL", Subscriber="2026-06-20") == ["SL513"]
+
+
+def test_a_later_stage_dated_is_a_regression_unless_allowed_back(
+    policy: stagelang.Policy,
+) -> None:
+    dated = {"Subscriber": "2026-01-01", "MQL": "2026-06-01", "SQL": "2026-06-05"}
+    assert date_problems(policy, "MQL", **dated) == ["SL515"]
+    recycled = {**dated, "Opportunity": "2026-06-10"}
+    assert date_problems(policy, "SQL", **recycled) == []
+
+
+def test_a_stage_without_a_date_below_a_dated_one_was_skipped(policy: stagelang.Policy) -> None:
+    assert date_problems(policy, "MQL", MQL="2026-06-10") == ["SL510"]
+    # SQL allows skip: an Opportunity reached from MQL is fine.
+    found = date_problems(
+        policy, "Opportunity", Subscriber="2026-01-01", MQL="2026-02-01", Opportunity="2026-06-01"
+    )
+    assert found == []
+
+
+def test_stalled_against_the_segment_expectation(policy: stagelang.Policy) -> None:
+    dated = {"Subscriber": "2026-01-01", "MQL": "2026-04-01"}  # 90 days before AS_OF
+    assert date_problems(policy, "MQL", **dated) == ["SL517"]
+    assert date_problems(policy, "MQL", ("japan",), **dated) == []
+    assert date_problems(policy, "MQL", ("japan",), Subscriber="2026-01-01", MQL="2026-03-31") == [
+        "SL517"
+    ]
+
+
+def test_an_outcome_from_a_stage_it_does_not_allow(policy: stagelang.Policy) -> None:
+    assert date_problems(
+        policy, "closed_lost", Subscriber="2026-01-01", MQL="2026-02-01", closed_lost="2026-03-01"
+    ) == ["SL512"]
+    assert date_problems(policy, "closed_lost", SQL="2026-02-01") == ["SL513"]
+
+
+def test_stays_from_dates(policy: stagelang.Policy) -> None:
+    columns = DateColumns(policy.checked, as_of=AS_OF)
+    dates = {"Subscriber": day("2026-01-01"), "MQL": day("2026-01-11"), "SQL": day("2026-03-01")}
+    assert columns.stays("SQL", (), dates) == [
+        Stay("Subscriber", 10.0, MOVED_ON),
+        Stay("MQL", 49.0, MOVED_ON),
+        Stay("SQL", 121.0, STILL_THERE),
+    ]
+    lost = {"SQL": day("2026-02-01"), "closed_lost": day("2026-02-21")}
+    # Stages whose date column is empty were not entered (SQL may be reached past them).
+    assert columns.stays("closed_lost", (), lost) == [Stay("SQL", 20.0, ENDED)]
+
+
+# Event logs ----------------------------------------------------------------------------------
+
+
+def test_an_event_log(policy: stagelang.Policy, tmp_path: Path) -> None:
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "record_id,lifecycle_stage,timestamp,icp_fit,country\n"
+        "1,Subscriber,2026-01-01,true,JP\n"
+        "1,MQL,2026-01-05T10:00:00+09:00,false,JP\n"  # entered MQL without icp_fit
+        "2,Subscriber,2026-01-01,,US\n"
+        "2,SQL,2026-02-01,,US\n"  # skipped MQL
+        "2,MQL,2026-03-01,,US\n"  # back, not allowed
+        "3,MQL,2026-05-01,,US\n"
+        "3,MQL,2026-04-01,,US\n"  # out of order
+        "4,Opportunity,2026-01-01,,US\n"
+        "4,Closed Lost,2026-02-01,,US\n",
+        "utf-8",
+    )
+    stays: list[tuple[Stay, tuple[str, ...]]] = []
+    reader = EventLog(policy, as_of=AS_OF, on_stay=lambda s, g: stays.append((s, g)))
+    findings = list(reader.check_files([str(log)]))
+
+    assert [(f.code, f.line, f.record_id) for f in findings] == [
+        ("SL516", 3, "1"),
+        ("SL510", 5, "2"),
+        ("SL516", 5, "2"),  # left Subscriber without icp_fit set
+        ("SL511", 6, "2"),
+        ("SL516", 6, "2"),  # entered MQL without icp_fit
+        ("SL518", 8, "3"),
+        ("SL517", 3, "1"),  # in MQL since 5 January, as a Japanese record: over 90 days
+        ("SL517", 6, "2"),
+        ("SL517", 7, "3"),
+    ]
+    assert findings[0].message.startswith('"Subscriber" -> "MQL" at 2026-01-05T10:00:00+09:00')
+    assert "MQL requires icp_fit, but at that moment icp_fit = false" in findings[0].message
+    assert (Stay("Subscriber", 31.0, MOVED_ON), ()) in stays
+    assert (Stay("SQL", 28.0, MOVED_BACK), ()) in stays
+    assert (Stay("Opportunity", 31.0, ENDED), ()) in stays
+    assert reader.events == 9 and reader.records == 4
+
+
+def test_an_event_log_without_the_time_column_is_refused(
+    policy: stagelang.Policy, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.csv"
+    log.write_text("record_id,lifecycle_stage,changed\n1,MQL,2026-01-01\n", "utf-8")
+    with pytest.raises(stagelang.StagelangError, match='"timestamp"'):
+        list(EventLog(policy, as_of=AS_OF).check_files([str(log)]))
+    found = list(EventLog(policy, as_of=AS_OF, time_column="changed").check_files([str(log)]))
+    assert [f.code for f in found] == ["SL517"]
