@@ -216,7 +216,8 @@ class Messy:
         return self.stage()
 
     def stage(self) -> list[str]:
-        header = self.word("stage") + " " + self.draw(stage_names)
+        opener = self.draw(st.sampled_from(["stage", "stage", "outcome"]))
+        header = self.word(opener) + " " + self.draw(stage_names)
         if self.draw(st.booleans()):
             header += self.space() + self.literal(self.draw(st.text(max_size=8)))
         if self.draw(st.booleans()):
@@ -228,7 +229,9 @@ class Messy:
         return lines
 
     def clause(self) -> str:
-        kind = self.draw(st.sampled_from(["requires", "in", "exit", "values"]))
+        kind = self.draw(st.sampled_from(["requires", "in", "exit", "values", "history"]))
+        if kind == "history":
+            return self.history_clause()
         if kind == "requires":
             return self.word("requires") + " " + self.condition_text()
         if kind == "in":
@@ -245,6 +248,26 @@ class Messy:
             s + v for s, v in zip(separators, values[1:count], strict=False)
         )
         return self.word("values") + self.space() + joined
+
+    def history_clause(self) -> str:
+        """`allow skip`, `allow back to`, `allow from`, `entered from`, `expect dwell`."""
+        kind = self.draw(st.sampled_from(["skip", "back", "from", "entered", "dwell", "in"]))
+        if kind == "skip":
+            return self.words("allow", "skip")
+        if kind in ("back", "from"):
+            names = self.draw(st.lists(stage_names, min_size=1, max_size=3))
+            comma = self.draw(st.sampled_from([",", " , ", ", ", ", \\\n  "]))
+            words = ("allow", "back", "to") if kind == "back" else ("allow", "from")
+            return self.words(*words) + " " + comma.join(names)
+        if kind == "entered":
+            column = self.literal(self.draw(st.text(min_size=1, max_size=8).filter(str.strip)))
+            return self.words("entered", "from") + self.space() + column
+        days = self.draw(st.integers(0, 400))
+        dwell = self.words("expect", "dwell") + self.space() + "<=" + self.space()
+        dwell += self.literal(dt.timedelta(days=days))
+        if kind == "in":
+            return f"{self.word('in')} {self.draw(field_names)}{self.space()}{dwell}"
+        return dwell
 
     def condition_text(self) -> str:
         return self.condition(self.draw(expressions))

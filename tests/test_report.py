@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -256,3 +258,53 @@ def test_the_page_renders_in_chromium(tmp_path: Path) -> None:
     red = (abs(pixels[..., 0] - 0xC8 / 255) < 0.02) & (abs(pixels[..., 1] - 0x55 / 255) < 0.02)
     blue = (abs(pixels[..., 0] - 0x4A / 255) < 0.02) & (abs(pixels[..., 2] - 0xA5 / 255) < 0.02)
     assert red.sum() > 2000 and blue.sum() > 2000
+
+
+# The quick way for CSV rows and the general way give the same report ------------------------
+
+STAGE_NAMES = ("subscriber", "mql", "sql", "meeting_booked", "opportunity", "customer")
+DATE_COLUMNS = [f"date_entered_{stage}" for stage in STAGE_NAMES]
+
+
+@st.composite
+def history_rows(draw: st.DrawFn) -> list[dict[str, str]]:
+    rows = []
+    for index in range(draw(st.integers(1, 25))):
+        rank = draw(st.integers(0, 5))
+        row = {"record_id": str(index), "country": draw(st.sampled_from(["JP", "US", ""]))}
+        row["lifecycle_stage"] = STAGE_NAMES[rank]
+        for position, column in enumerate(DATE_COLUMNS):
+            dated = position <= rank and draw(st.integers(0, 5)) > 0
+            day = draw(st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 12, 31)))
+            row[column] = day.isoformat() if dated or draw(st.integers(0, 9)) == 0 else ""
+        rows.append(row)
+    return rows
+
+
+@given(history_rows())
+def test_csv_rows_and_json_lines_give_the_same_report(rows: list[dict[str, str]]) -> None:
+    import stagelang
+    from stagelang.reporting import TimeInStage
+
+    policy = stagelang.load(ROOT / "policies" / "japan.stage")
+    reports = []
+    for suffix, text in (
+        (".csv", _as_csv(rows)),
+        (".jsonl", "".join(json.dumps(row) + "\n" for row in rows)),
+    ):
+        path = Path(tempfile.mkdtemp()) / f"export{suffix}"
+        path.write_text(text, "utf-8")
+        collector = TimeInStage(policy, by="japan", as_of=dt.date(2026, 11, 30))
+        collector.read_exports([str(path)])
+        document = collector.result().to_dict()
+        document.pop("sources")
+        reports.append(document)
+    assert reports[0] == reports[1]
+
+
+def _as_csv(rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from stagelang.analysis import fields_read
+from stagelang.analysis import fields_read, types
 from stagelang.history.dates import DateColumns
 from stagelang.history.events import EventLog
 from stagelang.history.stays import ENDED, MOVED_BACK, MOVED_ON, STILL_THERE, Stay
@@ -220,30 +220,38 @@ class TimeInStage:
         else:
             convert_row = compile_row_converter(columns)
         dates_of = self.dates.bind(table, lambda c: positions.get(c.strip().casefold()))
+        ladder = _LadderStays(self, positions) if table.columns is not None else None
 
         # The loop runs once per record of exports with millions of rows: locals only.
+        # Records on the ladder take `ladder.add_row`, which reads each date cell once through
+        # a cache of day numbers; outcomes, and JSON, take the general way through `stays`.
         stage_for, outcome_for = policy.stage_for, policy.outcome_for
         segments_of, stays_of, add = policy.segments_of, self.dates.stays, self.add
-        skipped = self.skipped
-        as_of = self.as_of
+        ranks = {stage.name: stage.rank for stage in policy.checked.stages}
+        by, skipped, as_of = self.by, self.skipped, self.as_of
         for row in table.rows:
-            if row.cells is None or row.problem is not None:
+            cells = row.cells
+            if cells is None or row.problem is not None:
                 skipped["unreadable_rows"] += 1
                 continue
             self.records += 1
-            record, _bad = convert_row(row.cells)
+            record, _bad = convert_row(cells)
             value = record.get(stage_field)
             stage = stage_for(value)
+            in_segment = by is not None and by in segments_of(record, today=as_of)
+            if stage is not None and ladder is not None:
+                ladder.add_row(ranks[stage], cells, in_segment)
+                continue
             if stage is None:
                 outcome = outcome_for(value)
                 if outcome is None:
                     skipped["no_stage"] += 1
                     continue
                 stage = outcome.name
-            dates, bad_dates = dates_of(row.cells)
+            dates, bad_dates = dates_of(cells)
             if bad_dates:
                 skipped["unreadable_dates"] += len(bad_dates)
-            segments = segments_of(record, today=as_of) if self.by else ()
+            segments = (by,) if in_segment and by is not None else ()
             for stay in stays_of(stage, segments, dates):
                 add(stay, segments)
 
@@ -318,6 +326,104 @@ class TimeInStage:
             p90_days=p90,
             expected_dwell_days=expected.days if expected is not None else None,
         )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# Date cells repeat (a million records enter stages on a few thousand days): each distinct
+# text is parsed once. Datetimes with times repeat less; the cache is emptied when it grows.
+_CACHE_LIMIT = 200_000
+
+
+class _LadderStays:
+    """The stays of records on the ladder, straight from the date cells of a CSV row.
+
+    It does what `DateColumns.stays` does for a record at a stage of the ladder (the tests
+    hold the two to the same stays), with day numbers instead of datetimes and without
+    building a Stay per stay.
+    """
+
+    def __init__(self, report: TimeInStage, positions: dict[str, int]) -> None:
+        stages = report.policy.checked.stages
+        self.report = report
+        self.columns = [
+            positions.get(s.entered_column.strip().casefold()) if s.entered_column else None
+            for s in stages
+        ]
+        self.names = [s.name for s in stages]
+        self.convert = coercer(types.DATETIME, timezone=report.timezone)
+        self.until = (dt.datetime.combine(report.as_of, dt.time(), dt.UTC) - _EPOCH).days
+        self.cache: dict[str, float | None] = {"": None}
+        by = report.by
+        groups = report.groups
+        self.targets = [
+            [report.figures[s.name][g] for s in stages] for g in groups
+        ]  # [group][rank]
+        self.limits = [
+            [_days(s.expected_dwell((g,) if g == by else ())) for s in stages] for g in groups
+        ]
+
+    def day(self, text: str) -> float | None:
+        cache = self.cache
+        if text in cache:
+            return cache[text]
+        try:
+            when = self.convert(text)
+        except CoercionError:
+            self.report.skipped["unreadable_dates"] += 1
+            return None
+        day = (when - _EPOCH).total_seconds() / 86400 if isinstance(when, dt.datetime) else None
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+            cache[""] = None
+        cache[text] = day
+        return day
+
+    def add_row(self, rank: int, cells: list[str], in_segment: bool) -> None:
+        group = 0 if in_segment or len(self.targets) == 1 else 1
+        targets, limits = self.targets[group], self.limits[group]
+        cache, columns = self.cache, self.columns
+
+        # The stages entered, lowest first, with their day (None: no date column).
+        entered: list[tuple[int, float | None]] = []
+        for position in range(rank + 1):
+            column = columns[position]
+            if column is None:
+                entered.append((position, None))
+                continue
+            text = cells[column]
+            when = cache[text] if text in cache else self.day(text)
+            if when is not None:
+                entered.append((position, when))
+        if not entered:
+            return
+
+        # From the last stay back: each ends on the next dated entry after it.
+        end: float | None = None
+        position, start = entered[-1]
+        target = targets[position]
+        target.entered += 1
+        target.still_there += 1
+        until = self.until
+        if start is not None and start <= until:
+            days = until - start
+            target.durations.censored.append(days)
+            limit = limits[position]
+            if limit is not None and int(days) > limit:
+                target.stalled += 1
+        end = start
+        for position, start in reversed(entered[:-1]):
+            target = targets[position]
+            target.entered += 1
+            target.moved_on += 1
+            if start is not None and end is not None and start <= end:
+                target.durations.finished.append(end - start)
+            if start is not None:
+                end = start
+
+
+def _days(limit: dt.timedelta | None) -> int | None:
+    return None if limit is None else limit.days
 
 
 def _positions(columns: list[str] | None) -> dict[str, int]:
