@@ -314,8 +314,9 @@ def check(
     and date formats are read as they are written.
 
     \b
-    Exit codes: 0 every record conforms; 1 at least one finding; 2 usage errors, a policy
-    with errors, or an export that cannot be read.
+    Exit codes: 0 every record conforms; 1 at least one error finding (or a warning, such as
+    a stalled record, with --fail-on warning); 2 usage errors, a policy with errors, or an
+    export that cannot be read.
 
     \b
     Examples:

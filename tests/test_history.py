@@ -294,3 +294,91 @@ def test_an_event_log_without_the_time_column_is_refused(
         list(EventLog(policy, as_of=AS_OF).check_files([str(log)]))
     found = list(EventLog(policy, as_of=AS_OF, time_column="changed").check_files([str(log)]))
     assert [f.code for f in found] == ["SL517"]
+
+
+# The command line --------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from stagelang.cli import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.usefixtures("in_root")
+def test_check_reads_the_example_event_log() -> None:
+    code, out, _ = run(
+        "check", "policies/japan.stage", "--events", "examples/stage-changes.csv",
+        "--as-of", "2026-11-30", "--format", "json",
+    )  # fmt: skip
+    assert code == 1
+    import json
+
+    findings = json.loads(out)["findings"]
+    planted = {(f["code"], f["id"]) for f in findings if f["code"] in ("SL510", "SL511", "SL518")}
+    assert planted == {
+        ("SL510", "51204027"),
+        ("SL511", "51204107"),
+        ("SL518", "51204157"),
+        ("SL510", "51204157"),
+    }
+    assert not [f for f in findings if f["id"] == "51204115" and f["code"] != "SL517"]
+
+
+@pytest.mark.usefixtures("in_root")
+def test_stalled_records_fail_the_run_only_with_fail_on_warning(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "record_id,lifecycle_stage,country,icp_fit,need,budget,loss_reason,sub_date,mql_date,"
+        "sql_date,opp_date,customer_date,lost_date\n"
+        "1,MQL,US,true,,,,2026-01-01,2026-01-10,,,,\n",
+        "utf-8",
+    )
+    policy = tmp_path / "pipeline.stage"
+    policy.write_text(POLICY, "utf-8")
+    code, out, _ = run("check", str(policy), str(export), "--as-of", "2026-06-30", "--no-color")
+    assert code == 0
+    assert 'stalled: in "MQL" for 171 days since 2026-01-10' in out
+    assert "All 1 records conform." in out
+    failing = run(
+        "check", str(policy), str(export), "--as-of", "2026-06-30", "--fail-on", "warning"
+    )
+    assert failing[0] == 1
+
+
+@pytest.mark.usefixtures("in_root")
+def test_an_export_without_date_columns_is_a_snapshot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    export = tmp_path / "export.csv"
+    header = "record_id,lifecycle_stage,country,icp_fit,need,budget,loss_reason"
+    export.write_text(f"{header}\n1,MQL,US,true,,,\n", "utf-8")
+    policy = tmp_path / "pipeline.stage"
+    policy.write_text(POLICY, "utf-8")
+    code, _, _ = run("check", str(policy), str(export), "--as-of", "2026-06-30")
+    assert code == 0
+    assert "has no date-entered columns" in caplog.text  # a note on standard error
+    # Some of them but not all: a mistake worth stopping for.
+    export.write_text(
+        f"{header},mql_date\n1,MQL,US,true,,,,2026-06-01\n",
+        "utf-8",
+    )
+    code, _, err = run("check", str(policy), str(export), "--as-of", "2026-06-30")
+    assert code == 2
+    assert 'column "sub_date" (field "entered Subscriber")' in err
+
+
+def test_check_needs_data_or_events() -> None:
+    code, _, err = run("check", "policies/japan.stage")
+    assert code == 2
+    assert "give an export (DATA) to check, or an event log with --events" in err
