@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -296,6 +297,28 @@ def test_an_event_log_without_the_time_column_is_refused(
     assert [f.code for f in found] == ["SL517"]
 
 
+def test_a_json_event_checks_only_the_values_it_carries(
+    policy: stagelang.Policy, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    log.write_text(
+        '{"record_id": "1", "lifecycle_stage": "Subscriber", "timestamp": "2026-06-01"}\n'
+        '{"record_id": "1", "lifecycle_stage": "MQL", "timestamp": "2026-06-02"}\n'
+        '{"record_id": "2", "lifecycle_stage": "Subscriber", "timestamp": "2026-06-01"}\n'
+        '{"record_id": "2", "lifecycle_stage": "MQL", "timestamp": "2026-06-02", '
+        '"icp_fit": null}\n',
+        "utf-8",
+    )
+    findings = list(EventLog(policy, as_of=AS_OF).check_files([str(log)]))
+
+    # Record 1's move says nothing about icp_fit; record 2's says it was empty.
+    assert [(f.code, f.line, f.record_id) for f in findings] == [
+        ("SL516", 4, "2"),  # left Subscriber without icp_fit set
+        ("SL516", 4, "2"),  # entered MQL without icp_fit
+    ]
+    assert "icp_fit is missing" in findings[0].message
+
+
 # The command line --------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -382,3 +405,27 @@ def test_check_needs_data_or_events() -> None:
     code, _, err = run("check", "policies/japan.stage")
     assert code == 2
     assert "give an export (DATA) to check, or an event log with --events" in err
+
+
+@pytest.mark.usefixtures("in_root")
+def test_a_json_lines_event_log_gives_the_same_findings(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    with open("examples/stage-changes.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    log = tmp_path / "stage-changes.jsonl"
+    log.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+
+    def findings(name: str) -> list[tuple[str, int, str]]:
+        _, out, _ = run(
+            "check", "policies/japan.stage", "--events", name, "--as-of", "2026-11-30",
+            "--format", "json",
+        )  # fmt: skip
+        found = json.loads(out)["findings"]
+        # Messages may name another event's line; lines are compared apart.
+        return [(f["code"], f["line"], re.sub(r"line \d+", "line", f["message"])) for f in found]
+
+    # The same events, one line higher: JSON Lines has no header.
+    from_csv = findings("examples/stage-changes.csv")
+    assert findings(str(log)) == [(code, line - 1, message) for code, line, message in from_csv]

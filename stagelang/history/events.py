@@ -221,6 +221,8 @@ class EventLog:
         record: dict[str, Any] = {}
         bad: set[str] = set()
         for name, key in fields.items():
+            if isinstance(cells, dict) and key not in cells:
+                continue  # a JSON event carries only the values it names
             try:
                 record[name] = self._converters[name](_cell(cells, key))
             except CoercionError:
