@@ -356,7 +356,9 @@ def check(
         elif output_format == "csv":
             _check_to_csv(checker, data, input_format, encoding, output_encoding)
         elif output_format in ci.CI_FORMATS:
-            _check_for_ci(checker, logs, data, input_format, encoding, output_format, limit)
+            _check_for_ci(
+                checker, logs, data, input_format, encoding, output_format, limit, fail_on
+            )
         else:
             use_color = _wants_color() if color is None else color
             _check_to_text(checker, logs, data, input_format, encoding, limit, use_color)
@@ -527,6 +529,7 @@ def _check_for_ci(
     encoding: str | None,
     output_format: str,
     limit: int,
+    fail_on: str,
 ) -> None:
     with ci.utf8_stdout() as stream:
         writer = ci.check_writer(
@@ -535,6 +538,7 @@ def _check_for_ci(
             checker.policy,
             limit=limit,
             duplicate_ids=checker.duplicate_ids,
+            fail_on=Severity(fail_on),
         )
         with _progress() as advance:
             for result in checker.check_files(

@@ -378,6 +378,23 @@ def test_stalled_records_fail_the_run_only_with_fail_on_warning(tmp_path: Path) 
     )
     assert failing[0] == 1
 
+    # JUnit agrees with the exit status: the stalled case fails only when warnings fail the run.
+    import xml.etree.ElementTree as ET
+
+    for fail_on, code, failures in (("error", 0, "0"), ("warning", 1, "1")):
+        exit_code, out, _ = run(
+            "check", str(policy), str(export), "--as-of", "2026-06-30", "--format", "junit",
+            "--fail-on", fail_on,
+        )  # fmt: skip
+        suite = ET.fromstring(out)[0]
+        stalled = suite.find("testcase[@name='SL517 stalled']")
+        assert stalled is not None
+        assert (exit_code, suite.get("failures")) == (code, failures)
+        assert (stalled.find("failure") is not None) is (fail_on == "warning")
+        listed = suite.findtext("system-out") or ""
+        assert ("warning[SL517] Stalled" in listed) is (fail_on == "error")
+        assert ('stalled: in "MQL" for 171 days' in listed) is (fail_on == "error")
+
 
 @pytest.mark.usefixtures("in_root")
 def test_an_export_without_date_columns_is_a_snapshot(

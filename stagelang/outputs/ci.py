@@ -42,13 +42,21 @@ def write_lint(
 
 
 def check_writer(
-    output_format: str, stream: IO[str], policy: Policy, *, limit: int, duplicate_ids: bool
+    output_format: str,
+    stream: IO[str],
+    policy: Policy,
+    *,
+    limit: int,
+    duplicate_ids: bool,
+    fail_on: Severity = Severity.ERROR,
 ) -> FindingWriter:
     """The writer for check findings in one of the CI formats."""
     if output_format == "sarif":
         return sarif.SarifWriter(stream, policy, limit)
     if output_format == "junit":
-        return junit.JunitWriter(stream, policy, limit, duplicate_ids=duplicate_ids)
+        return junit.JunitWriter(
+            stream, policy, limit, duplicate_ids=duplicate_ids, fail_on=fail_on
+        )
     return github.GithubWriter(stream, policy, limit)
 
 

@@ -14,8 +14,10 @@ path that cannot be read is a suite whose one test case is an error.
 check: one test suite for the run, with one test case per criterion of the policy (in the order
 a record meets them) and one per data rule. A test case fails when records miss it; the failure
 lists at most `--limit` of them and counts the rest, so the document's size depends on the
-policy, never on the number of rows. The suite's properties and system-out hold the counts of
-records: conforming, not conforming and unreadable.
+policy, never on the number of rows. Warnings (a stalled record) fail their test case only with
+`--fail-on warning`, as they fail the run; otherwise the case passes and system-out lists them.
+The suite's properties and system-out hold the counts of records: conforming, not conforming
+and unreadable.
 """
 
 from __future__ import annotations
@@ -119,12 +121,20 @@ class JunitWriter:
     """Counts the findings of a check run, keeps `limit` of each group, writes the report."""
 
     def __init__(
-        self, stream: IO[str], policy: Policy, limit: int, *, duplicate_ids: bool = True
+        self,
+        stream: IO[str],
+        policy: Policy,
+        limit: int,
+        *,
+        duplicate_ids: bool = True,
+        fail_on: Severity = Severity.ERROR,
     ) -> None:
         self.stream = stream
         self.policy = policy
         self.limit = limit
         self.duplicate_ids = duplicate_ids
+        self.fail_on = fail_on
+        self._passed_warnings: list[str] = []
         self.groups = Groups(policy.criteria_in_order(), limit)
         self.started = _now()
         self.clock = time.perf_counter()
@@ -135,6 +145,7 @@ class JunitWriter:
     def suite(self, summary: Summary) -> Suite:
         """The run's test suite: criteria first, then the data rules, then anything else."""
         unused = dict(self.groups.groups)
+        self._passed_warnings = []
         cases = [*self._criterion_cases(unused), *self._data_rule_cases(unused)]
         cases.extend(self._case(f"{self.policy.name}.other", g.title, g) for g in unused.values())
 
@@ -151,9 +162,8 @@ class JunitWriter:
         }
         seconds = time.perf_counter() - self.clock
         name = f"{self.policy.name} ({self.policy.file})"
-        return Suite(
-            name, "stagelang.check", cases, properties, self.started, seconds, _out(summary)
-        )
+        out = "\n".join([_out(summary), *self._passed_warnings])
+        return Suite(name, "stagelang.check", cases, properties, self.started, seconds, out)
 
     def close(self, summary: Summary) -> None:
         write([self.suite(summary)], self.stream)
@@ -178,14 +188,22 @@ class JunitWriter:
         case = Case(classname, name)
         if group is None:
             return case
-        case.outcome, case.kind = "failure", group.code
-        case.message = f"{group.title}: {_counted(group)}"
         lines = [_finding_text(finding) for finding in group.examples]
         hidden = group.count - len(group.examples)
         if hidden:
             lines.append(f"and {hidden:,} more (--limit {self.limit} lists {self.limit} a group)")
+        message = f"{group.title}: {_counted(group)}"
+        if not self._fails(group.code):
+            self._passed_warnings.extend([f"warning[{group.code}] {message}", *lines])
+            return case
+        case.outcome, case.kind = "failure", group.code
+        case.message = message
         case.text = "\n".join(lines)
         return case
+
+    def _fails(self, code: str) -> bool:
+        rule = DATA_RULES.get(code)
+        return rule is None or rule.severity is Severity.ERROR or self.fail_on is Severity.WARNING
 
 
 def _counted(group: Group) -> str:
