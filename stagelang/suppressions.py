@@ -82,7 +82,9 @@ def _codes(mark: re.Match[str], line: int, file: str) -> tuple[list[str], list[D
         where = Span(line, column, line, column + len(part))
         rule = RULES.get(code)
         if rule is None:
-            guess = closest(code, RULES)
+            # Only a warning can be silenced, so only a warning is worth offering.
+            warnings = [c for c, r in RULES.items() if r.severity is Severity.WARNING]
+            guess = closest(code, warnings)
             problems.append(
                 diagnose(
                     BAD_SUPPRESSION,

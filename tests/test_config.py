@@ -218,6 +218,14 @@ def test_bad_suppressions_are_warnings_at_the_code() -> None:
     ]
 
 
+def test_a_misspelt_code_is_offered_only_warnings() -> None:
+    lines = WARNINGS.splitlines()
+    lines[3] += " # stagelang: ignore[SL3O7]"  # nearest code SL307 is an error
+    _, diagnostics = check_source("\n".join(lines) + "\n", "p.stage")
+    helps = [d.help for d in diagnostics if d.code == "SL601"]
+    assert helps == ['did you mean "SL305"?']
+
+
 def test_a_suppression_naming_nothing_is_a_warning() -> None:
     lines = WARNINGS.splitlines()
     lines[3] += " # stagelang: ignore"
