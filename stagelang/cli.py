@@ -823,3 +823,11 @@ def _fmt_summary(changed: int, unchanged: int, failed: int, dry_run: bool) -> st
     if failed:
         parts.append(f"{failed} could not be formatted")
     return ", ".join(parts) + "."
+
+
+# The commands for policy authors live in their own module; registered here so `stagelang`
+# lists them with the others.
+from stagelang.authoring_cli import fuzz_command, test_command  # noqa: E402
+
+main.add_command(fuzz_command)
+main.add_command(test_command)

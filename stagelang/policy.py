@@ -245,7 +245,7 @@ class Policy:
         found: list[Criterion] = []
         for stage in self.checked.stages[: rank + 1]:
             criteria = stage.entry + (stage.exit if stage.rank < rank else ())
-            found.extend(c for c in criteria if c.segment is None or c.segment in segments)
+            found.extend(c for c in criteria if c.applies(segments))
         return tuple(found)
 
     def check_file(
@@ -308,6 +308,15 @@ class Policy:
                 return ()
             return self._check_outcome(record, outcome, today or runtime.today_utc()).unmet
         return self._unmet(record, rank, today or runtime.today_utc())
+
+    def evaluate(
+        self, criterion: Criterion, record: Record, *, today: dt.date | None = None
+    ) -> bool | None:
+        """Whether a record meets one criterion of this policy: True, False, or None (unknown).
+
+        The criterion's stage and segment are not consulted: this is the condition alone.
+        """
+        return self._outcome(criterion, record, today or runtime.today_utc())
 
     def _explain(
         self, record: dict[str, Any], rank: int, today: dt.date | None
@@ -388,7 +397,7 @@ class Policy:
         for stage in self.checked.stages[: rank + 1]:
             criteria = stage.entry + (stage.exit if stage.rank < rank else ())
             for criterion in criteria:
-                if criterion.segment is not None and criterion.segment not in segments:
+                if not criterion.applies(segments):
                     continue
                 outcome = self._outcome(criterion, record, today)
                 if outcome is not True:
@@ -405,8 +414,8 @@ class Policy:
             return self._interpreter.truth(criterion.condition, record, today)
 
     def _fails(self, criterion: Criterion, record: Record, today: dt.date) -> bool:
-        if criterion.segment is not None and criterion.segment not in self._segments(
-            record, today=today
+        if (criterion.segment or criterion.unless) and not criterion.applies(
+            self._segments(record, today=today)
         ):
             return False
         return self._outcome(criterion, record, today) is not True

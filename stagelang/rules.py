@@ -61,7 +61,12 @@ RULES: dict[str, Rule] = {
         Rule("SL108", "no-stages", _E, "The policy declares no stages."),
         Rule("SL109", "reserved-name", _E, "A field has a name the language reserves."),
         Rule("SL110", "stage-field-not-text", _E, "The stage field is not declared as text."),
-        Rule("SL111", "unknown-stage", _E, "A history clause names a stage that is not declared."),
+        Rule(
+            "SL111",
+            "unknown-stage",
+            _E,
+            "A history clause or an invariant names a stage that is not declared.",
+        ),
         Rule(
             "SL112",
             "misplaced-clause",
@@ -116,6 +121,12 @@ RULES: dict[str, Rule] = {
         ),
         Rule("SL306", "date-column-twice", _E, "One date column is bound to two stages."),
         Rule("SL307", "dwell-not-positive", _E, "An expected dwell is not a positive duration."),
+        Rule(
+            "SL308",
+            "instead-replaces-nothing",
+            _W,
+            "An `instead requires` sits under a stage with no `requires` to replace.",
+        ),
         Rule(
             "SL601",
             "bad-suppression",

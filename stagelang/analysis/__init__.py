@@ -7,18 +7,29 @@ none of them is an error.
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 from stagelang.analysis import history_clauses, lint, types
 from stagelang.analysis.declarations import Declarations, collect
-from stagelang.analysis.model import CheckedPolicy, Criterion, Field, Outcome, Segment, Stage
+from stagelang.analysis.model import (
+    CheckedPolicy,
+    Criterion,
+    Field,
+    Invariant,
+    Outcome,
+    Segment,
+    Stage,
+)
 from stagelang.analysis.typecheck import TypeChecker
 from stagelang.diagnostics import Diagnostic, Span
+from stagelang.suggestions import did_you_mean
 from stagelang.syntax import nodes
 
 __all__ = [
     "CheckedPolicy",
     "Criterion",
     "Field",
+    "Invariant",
     "Outcome",
     "Segment",
     "Stage",
@@ -40,6 +51,9 @@ def analyze(tree: nodes.PolicyFile) -> tuple[CheckedPolicy | None, list[Diagnost
                 checker.segment(clause.segment, clause.segment_span)
             checker.condition(clause.condition)
     history_clauses.resolve_segments(declarations, checker)
+    for invariant in tree.of_kind(nodes.InvariantDecl):
+        checker.condition(invariant.condition)
+        _check_scope(invariant, declarations)
 
     declarations.diagnostics.extend(lint.stage_without_exit(declarations))
     declarations.diagnostics.extend(lint.unused_field(declarations, checker))
@@ -47,6 +61,7 @@ def analyze(tree: nodes.PolicyFile) -> tuple[CheckedPolicy | None, list[Diagnost
     declarations.diagnostics.extend(lint.exit_on_last_stage(declarations))
     for check in HISTORY_CHECKS:
         declarations.diagnostics.extend(check(declarations))
+    declarations.diagnostics.extend(lint.instead_replaces_nothing(declarations))
 
     diagnostics = sorted(declarations.diagnostics, key=_position)
     if any(d.is_error for d in diagnostics):
@@ -94,13 +109,61 @@ def _build(
         stages=stages,
         types=checker.types,
         outcomes=tuple(_outcome(decl, tree) for decl in declarations.outcomes),
+        invariants=tuple(
+            _invariant(decl, [stage.name for stage in stages], tree)
+            for decl in tree.of_kind(nodes.InvariantDecl)
+        ),
     )
+
+
+def _check_scope(invariant: nodes.InvariantDecl, declarations: Declarations) -> None:
+    scope = invariant.scope
+    if scope is None:
+        return
+    names = [stage.name for stage in declarations.stages]
+    if scope.stage in names:
+        return
+    declarations.report(
+        "SL111",
+        f'unknown stage "{scope.stage}"',
+        scope.stage_span,
+        label="not a stage of this policy",
+        help=did_you_mean(scope.stage, names) or f"stages: {', '.join(names)}",
+    )
+
+
+def _invariant(decl: nodes.InvariantDecl, ladder: list[str], tree: nodes.PolicyFile) -> Invariant:
+    """An invariant with its scope turned into the stages it speaks about."""
+    stages = tuple(ladder)
+    start = decl.condition.span
+    if decl.scope is not None:
+        rank = ladder.index(decl.scope.stage)
+        compare = _RANK_ORDER[decl.scope.operator]
+        stages = tuple(name for index, name in enumerate(ladder) if compare(index, rank))
+        start = decl.scope.span
+    end = decl.condition.span
+    whole = dataclasses.replace(start, end_line=end.end_line, end_column=end.end_column)
+    text = source_text(_source_of(tree, whole), whole)
+    return Invariant(decl.name or text, decl.condition, text, stages, decl.span)
+
+
+_RANK_ORDER = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _stage(decl: nodes.StageDecl, rank: int, tree: nodes.PolicyFile) -> Stage:
     entry: list[Criterion] = []
     exits: list[Criterion] = []
+    # A base `requires` gives way, for records in these segments, to their `instead requires`.
+    replaced_in = tuple(dict.fromkeys(c.segment for c in decl.clauses if c.replaces and c.segment))
     for clause in decl.clauses:
+        base = clause.kind == "requires" and clause.segment is None
         target = exits if clause.kind == "exit" else entry
         for part in conjuncts(clause.condition):
             target.append(
@@ -112,6 +175,8 @@ def _stage(decl: nodes.StageDecl, rank: int, tree: nodes.PolicyFile) -> Stage:
                     span=part.span,
                     segment=clause.segment,
                     fields=fields_read(part),
+                    replaces=clause.replaces,
+                    unless=replaced_in if base else (),
                 )
             )
     history = decl.history

@@ -73,3 +73,21 @@ def exit_on_last_stage(declarations: Declarations) -> Iterator[Diagnostic]:
             help="a record is checked against the exit criteria of the stages below its own; "
             "nothing comes after the last stage, so remove the line or add the next stage",
         )
+
+
+def instead_replaces_nothing(declarations: Declarations) -> Iterator[Diagnostic]:
+    """An `instead requires` under a stage with no base `requires` replaces nothing."""
+    for stage in declarations.stages:
+        if any(c.kind == "requires" and c.segment is None for c in stage.clauses):
+            continue
+        for clause in stage.clauses:
+            if not clause.replaces:
+                continue
+            yield diagnose(
+                "SL308",
+                f'stage "{stage.name}" has no `requires` for `instead` to replace',
+                clause.span,
+                declarations.file,
+                help=f"drop `instead` (the line then adds to the stage's criteria for "
+                f"{clause.segment}), or add the global `requires` it should replace",
+            )

@@ -8,6 +8,7 @@ with no errors.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,13 +57,22 @@ class Criterion:
     span: Span
     segment: str | None = None
     fields: tuple[str, ...] = ()
+    replaces: bool = False  # an `in SEGMENT instead requires` criterion
+    unless: tuple[str, ...] = ()  # segments whose `instead requires` replace this criterion
 
     def describe(self) -> str:
         """How a person would say the criterion: `japan requires engaged_sessions >= 3`."""
         if self.kind == "exit":
             return f"{self.stage} exit when {self.text}"
         prefix = f"{self.stage} in {self.segment}" if self.segment else self.stage
-        return f"{prefix} requires {self.text}"
+        instead = "instead " if self.replaces else ""
+        return f"{prefix} {instead}requires {self.text}"
+
+    def applies(self, segments: Collection[str]) -> bool:
+        """Whether the criterion applies to a record in these segments (and no others)."""
+        if self.segment is not None and self.segment not in segments:
+            return False
+        return not any(segment in segments for segment in self.unless)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +113,26 @@ class Outcome:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """A claim about the policy: every record that conforms at one of `stages` meets `condition`.
+
+    Invariants are not criteria: `check` does not test records against them. `stagelang fuzz`
+    searches for a conforming record that breaks one.
+    """
+
+    name: str
+    condition: nodes.Expr
+    text: str
+    stages: tuple[str, ...]
+    span: Span
+
+    def describe(self) -> str:
+        if self.name == self.text:
+            return f"invariant: {self.text}"
+        return f'invariant "{self.name}": {self.text}'
+
+
 @dataclass(frozen=True)
 class CheckedPolicy:
     """A policy whose names and types all check; the input of every backend."""
@@ -119,6 +149,7 @@ class CheckedPolicy:
     # The CRM preset of a `use` line: among others, the date-entered columns of each stage.
     preset: PresetUse | None = field(default=None, repr=False)
     outcomes: tuple[Outcome, ...] = ()
+    invariants: tuple[Invariant, ...] = ()
 
     @property
     def has_history(self) -> bool:

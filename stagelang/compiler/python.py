@@ -414,19 +414,37 @@ def _emit_criterion(
     segments_done: set[str],
 ) -> None:
     test = f"not {write.true(criterion.condition)}"
-    membership = None
+    memberships: list[str] = []
     if criterion.segment is not None:
-        flag = f"_in_{_segment_slot(policy, criterion.segment)}"
-        if criterion.segment not in segments_done:
-            segment = policy.segments[criterion.segment]
-            membership = f"{flag} = {write.true(segment.condition)}"
-            segments_done.add(criterion.segment)
+        flag = _segment_flag(write, policy, criterion.segment, segments_done, memberships)
         test = f"{flag} and {test}"
+    if criterion.unless:
+        # Replaced by an `instead requires` for records in any of these segments.
+        flags = [
+            _segment_flag(write, policy, s, segments_done, memberships) for s in criterion.unless
+        ]
+        test = f"not ({' or '.join(flags)}) and {test}"
     source.read_fields()
-    if membership is not None:
+    for membership in memberships:
         source.emit(membership)
     source.emit(f"if {test}:")
     source.emit(fail, 3)
+
+
+def _segment_flag(
+    write: _Expressions,
+    policy: CheckedPolicy,
+    name: str,
+    segments_done: set[str],
+    memberships: list[str],
+) -> str:
+    """The local that says whether the record is in a segment; assigned on its first use."""
+    flag = f"_in_{_segment_slot(policy, name)}"
+    if name not in segments_done:
+        segment = policy.segments[name]
+        memberships.append(f"{flag} = {write.true(segment.condition)}")
+        segments_done.add(name)
+    return flag
 
 
 def _segment_slot(policy: CheckedPolicy, segment: str) -> int:
@@ -441,7 +459,11 @@ def _implied_by_entry(exit_criterion: Criterion, next_stage: Stage) -> bool:
     those entry criteria anyway, and one that fails them fails with or without this check.
     """
     condition = exit_criterion.condition
-    base = [c.condition for c in next_stage.entry if c.segment is None and c.kind == "requires"]
+    base = [
+        c.condition
+        for c in next_stage.entry
+        if c.segment is None and c.kind == "requires" and not c.unless
+    ]
     if any(condition == entry for entry in base):
         return True
     if isinstance(condition, nodes.IsSet) and not condition.negated:

@@ -362,6 +362,8 @@ class _Printer:
             return self.condition(f"segment {node.name}: ", node.condition, "", inside)
         if isinstance(node, nodes.StageDecl):
             return self.stage_header(node, statement.header, inside)
+        if isinstance(node, nodes.InvariantDecl):
+            return self.condition(_invariant_words(node), node.condition, "", inside)
         if isinstance(node, _Values):
             return inside, [INDENT + "values " + ", ".join(map(format_literal, node.values))]
         if isinstance(node, nodes.HistoryClause):
@@ -474,5 +476,16 @@ def _clause_words(clause: nodes.Clause) -> str:
     if clause.kind == "exit":
         return "exit when "
     if clause.segment is not None:
-        return f"in {clause.segment} requires "
+        instead = "instead " if clause.replaces else ""
+        return f"in {clause.segment} {instead}requires "
     return "requires "
+
+
+def _invariant_words(invariant: nodes.InvariantDecl) -> str:
+    words = "invariant"
+    if invariant.name is not None:
+        words += " " + format_literal(invariant.name)
+    words += ": "
+    if invariant.scope is not None:
+        words += f"stage {invariant.scope.operator} {invariant.scope.stage} implies "
+    return words

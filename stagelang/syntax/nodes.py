@@ -212,6 +212,7 @@ class Clause:
     kind: str  # "requires" | "exit"
     condition: Expr
     segment: str | None = None
+    replaces: bool = False  # `in SEGMENT instead requires`: the stage's base requires give way
     span: Span = _span()
     segment_span: Span = _span()
 
@@ -277,7 +278,29 @@ class StageDecl:
     outcome: bool = False
 
 
-Declaration = PolicyDecl | ExtendsDecl | UseDecl | FieldDecl | SegmentDecl | StageDecl
+@dataclass(eq=True)
+class StageScope:
+    """`stage >= Opportunity`: which stages an invariant speaks about, by ladder position."""
+
+    operator: str  # "==", "!=", "<", "<=", ">", ">="
+    stage: str
+    span: Span = _span()
+    stage_span: Span = _span()
+
+
+@dataclass(eq=True)
+class InvariantDecl:
+    """`invariant "name": stage >= Opportunity implies budget > 0`: a claim about the policy."""
+
+    name: str | None
+    scope: StageScope | None
+    condition: Expr
+    span: Span = _span()
+
+
+Declaration = (
+    PolicyDecl | ExtendsDecl | UseDecl | FieldDecl | SegmentDecl | StageDecl | InvariantDecl
+)
 
 
 @dataclass(eq=True)
@@ -295,4 +318,6 @@ class PolicyFile:
         return [d for d in self.declarations if isinstance(d, kind)]
 
 
-D = TypeVar("D", PolicyDecl, ExtendsDecl, UseDecl, FieldDecl, SegmentDecl, StageDecl)
+D = TypeVar(
+    "D", PolicyDecl, ExtendsDecl, UseDecl, FieldDecl, SegmentDecl, StageDecl, InvariantDecl
+)

@@ -133,7 +133,7 @@ class _LineJoiner:
     _OPENERS: ClassVar[frozenset[str]] = frozenset({"LPAR", "LSQB"})
     _CLOSERS: ClassVar[frozenset[str]] = frozenset({"RPAR", "RSQB"})
     _STATEMENT_WORDS: ClassVar[frozenset[str]] = frozenset(
-        {"policy", "extends", "use", "id", "stage", "field", "segment", "outcome"}
+        {"policy", "extends", "use", "id", "stage", "field", "segment", "outcome", "invariant"}
     )
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
@@ -190,7 +190,7 @@ _TOKEN_WORDS = {
 
 # What a person would call the start of each kind of line, for "expected" lists that would
 # otherwise name every keyword the grammar allows there.
-_STATEMENT_STARTS = {"POLICY", "EXTENDS", "USE", "ID", "STAGE", "FIELD", "SEGMENT", "OUTCOME"}
+_STATEMENT_STARTS = {"POLICY", "EXTENDS", "USE", "ID", "STAGE", "FIELD", "SEGMENT", "OUTCOME", "INVARIANT"}
 _CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES", "ALLOW", "ENTERED", "EXPECT"}
 
 
@@ -421,7 +421,7 @@ def _recover(text: str, first_line: int, last_line: int) -> str | None:
 
 _STAGE_LINE = re.compile(r"^(stage\b(?!\s+field\b)|outcome\b)", re.IGNORECASE)
 _STATEMENT_LINE = re.compile(
-    r"^(policy|extends|use|id|stage|field|segment|outcome)\b", re.IGNORECASE
+    r"^(policy|extends|use|id|stage|field|segment|outcome|invariant)\b", re.IGNORECASE
 )
 _CLAUSE_LINE = re.compile(r"^\s+(requires|in|exit|values|allow|entered|expect)\b", re.IGNORECASE)
 
@@ -618,6 +618,27 @@ class _TreeBuilder(Transformer[Token, Any]):
             segment=str(segment),
             span=_line_span(meta, children),
             segment_span=_span_of(segment),
+        )
+
+    def segment_instead_clause(self, meta: Any, children: list[Any]) -> nodes.Clause:
+        clause = self.segment_requires_clause(meta, children)
+        clause.replaces = True
+        return clause
+
+    def invariant_decl(self, meta: Any, children: list[Any]) -> nodes.InvariantDecl:
+        name, scope, condition = children
+        return nodes.InvariantDecl(
+            self._text(name) if name is not None else None,
+            scope,
+            condition,
+            span=_line_span(meta, children),
+        )
+
+    def stage_scope(self, meta: Any, children: list[Token]) -> nodes.StageScope:
+        operator, stage = children
+        spelled = {"=": "==", "<>": "!="}.get(str(operator), str(operator))
+        return nodes.StageScope(
+            spelled, str(stage), span=_span_of(meta), stage_span=_span_of(stage)
         )
 
     def exit_clause(self, meta: Any, children: list[Any]) -> nodes.Clause:
