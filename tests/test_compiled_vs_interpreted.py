@@ -298,3 +298,80 @@ def test_the_grid_of_operators_and_missing_values() -> None:
         if policy.check(record, today=TODAY).conforms is not (truth is True):
             disagreements.append((condition, name, value))
     assert disagreements == []
+
+
+# Replacing overlays: for a record in jp, B's global `requires` give way to jp's `instead`
+# line; for a record in both jp and big, to both replacements. The reference below is written
+# from the language reference, not from the analysis's own `Criterion.applies`.
+REPLACING = HEADER + (
+    'segment jp: s1 == "JP"\n'
+    "segment big: i1 >= 1\n"
+    "stage A\n"
+    "  exit when {exit_a}\n"
+    "stage B requires {entry_b}\n"
+    "  in jp instead requires {instead_b}\n"
+    "  in big instead requires {instead_big}\n"
+    "  in big requires {overlay_b}\n"
+    "  exit when {exit_b}\n"
+    "stage C requires {entry_c}\n"
+    "  in jp instead requires {instead_c}\n"
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            key: conditions
+            for key in [
+                "exit_a",
+                "entry_b",
+                "instead_b",
+                "instead_big",
+                "overlay_b",
+                "exit_b",
+                "entry_c",
+                "instead_c",
+            ]
+        }
+    ),
+    st.sampled_from(["a", "b", "c"]).flatmap(records),
+)
+def test_replacing_overlays_agree_with_the_interpreter(
+    parts: dict[str, str], record: dict[str, Any]
+) -> None:
+    policy = stagelang.loads(REPLACING.format(**parts), "replacing.stage")
+    checked = policy.checked
+    interpreter = Interpreter(checked)
+    rank = "abc".index(record["lifecycle_stage"])
+    segments = {
+        name
+        for name, segment in checked.segments.items()
+        if interpreter.truth(segment.condition, record, TODAY) is True
+    }
+
+    def holds(text: str) -> bool:
+        expr = stagelang.loads(HEADER + f"stage X requires ({text})\n").checked
+        condition = expr.stages[0].entry[0].condition
+        return Interpreter(expr).truth(condition, record, TODAY) is True
+
+    def entry_met(stage: str) -> bool:
+        if stage == "A":
+            return True
+        if stage == "B":
+            replaced = bool(segments & {"jp", "big"})
+            base = replaced or holds(parts["entry_b"])
+            jp = "jp" not in segments or holds(parts["instead_b"])
+            big = "big" not in segments or (
+                holds(parts["instead_big"]) and holds(parts["overlay_b"])
+            )
+            return base and jp and big
+        base = "jp" in segments or holds(parts["entry_c"])
+        return base and ("jp" not in segments or holds(parts["instead_c"]))
+
+    exits = {"A": parts["exit_a"], "B": parts["exit_b"]}
+    expected = all(entry_met(s) for s in "ABC"[: rank + 1]) and all(
+        holds(exits[s]) for s in "AB"[:rank]
+    )
+
+    assert policy.check(record, today=TODAY).conforms is expected
+    assert bool(policy.check(record, today=TODAY).unmet) is not expected

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from stagelang.fuzzing import PROPERTIES, FuzzReport
+from stagelang.fuzzing.questions import Question
 from stagelang.fuzzing.search import Answer
 from stagelang.policy_tests import outcome, toml_case
 
@@ -59,9 +60,20 @@ def _answer_lines(report: FuzzReport, answer: Answer, show_examples: bool) -> li
             "Never true together:"
         )
         lines.extend(f"          {text}" for text in answer.never_together)
+    elif question.property == "invariant" and _unreachable(report, question):
+        lines.append("        holds only because no record conforms there (see above)")
     elif show_examples and answer.example is not None:
         lines.extend(_case_lines(report, question.subject, answer.example))
     return lines
+
+
+def _unreachable(report: FuzzReport, question: Question) -> bool:
+    return any(
+        a.question.property == "reachable"
+        and a.status == "fails"
+        and (a.question.stage, a.question.inside) == (question.stage, question.inside)
+        for a in report.answers
+    )
 
 
 def _replacement_lines(report: FuzzReport, answer: Answer) -> list[str]:
@@ -69,6 +81,7 @@ def _replacement_lines(report: FuzzReport, answer: Answer) -> list[str]:
     if answer.example is None:
         lines.append(f"        no such record found in {answer.tried} tries")
     else:
+        lines.extend(f"        does not meet: {text}" for text in answer.not_true)
         lines.extend(_case_lines(report, answer.question.subject, answer.example))
     return lines
 
@@ -143,6 +156,7 @@ def _answer_json(report: FuzzReport, answer: Answer) -> dict[str, Any]:
         if answer.example is None
         else outcome(report.policy, answer.example, report.today),
         "never_true_together": answer.never_together,
+        "not_met": answer.not_true,
     }
 
 

@@ -59,6 +59,7 @@ class Answer:
     status: str
     example: dict[str, Any] | None = None
     never_together: list[str] = field(default_factory=list)
+    not_true: list[str] = field(default_factory=list)
     tried: int = 0
 
     @property
@@ -119,6 +120,11 @@ def answer(
     answer = Answer(question, "holds" if holds else "fails", tried=tried)
     if example is not None:
         answer.example = present(example)
+        answer.not_true = [
+            g.text
+            for g in question.some_not_true
+            if interpreter.truth(g.condition, example, today) is not True
+        ]
     elif question.expect_example:
         answer.never_together = _never_together(question, seen)
     return answer
