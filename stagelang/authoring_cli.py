@@ -15,7 +15,7 @@ from stagelang.diagnostics import render
 from stagelang.errors import PolicyError, PolicyFileError, StagelangError
 from stagelang.fuzzing import Budget, fuzz
 from stagelang.fuzzing import report as fuzz_report
-from stagelang.outputs import test_report
+from stagelang.outputs import ci, test_report
 from stagelang.policy import Policy, load, read_policy_text
 from stagelang.policy_tests import find_test_files, run_file
 
@@ -84,13 +84,20 @@ def fuzz_command(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "junit", "github"]),
+    type=click.Choice(["text", "json", *ci.CI_FORMATS]),
     default="text",
     show_default=True,
-    help="text for people, json for tools, junit or github (annotations) for CI.",
+    help="text for people, json for tools; sarif (code scanning), junit (test views) or "
+    "github (annotations) for CI.",
 )
 def test_command(paths: tuple[str, ...], coverage: bool, output_format: str) -> None:
-    """Run the policy tests (*.test.toml) under PATHS and report the cases that fail."""
+    """Run the policy tests (*.test.toml) under PATHS and report the cases that fail.
+
+    Each case is a record and the verdict its author expects ("conforms at SQL", "fails MQL:
+    engaged_sessions"); the last line counts the cases that passed and failed. With --coverage,
+    lists the criteria that no case both meets and misses. Exit status 0 when every case
+    passes, 1 when some fail, 2 when a test file or its policy cannot be read.
+    """
     try:
         files = find_test_files(paths)
         if not files:
@@ -107,10 +114,9 @@ def test_command(paths: tuple[str, ...], coverage: bool, output_format: str) -> 
 
     if output_format == "json":
         click.echo(test_report.render_json(results), nl=False)
-    elif output_format == "junit":
-        test_report.write_junit(results, sys.stdout)
-    elif output_format == "github":
-        test_report.write_github(results, sys.stdout)
+    elif output_format in ci.CI_FORMATS:
+        with ci.utf8_stdout() as stream:
+            ci.write_tests(output_format, results, stream, coverage=coverage)
     else:
         click.echo(test_report.render_text(results, coverage=coverage), nl=False)
     failed = any(result.failed for result in results)

@@ -40,11 +40,35 @@ from typing import Any
 from stagelang.analysis import types
 from stagelang.analysis.model import Criterion
 from stagelang.compiler import runtime
+from stagelang.diagnostics import Severity
 from stagelang.errors import StagelangError
 from stagelang.policy import Policy, load
+from stagelang.rules import Rule
 from stagelang.verdicts import Verdict
 
 SUFFIX = ".test.toml"
+
+# The rules a test run reports by, for the CI formats (SARIF, JUnit, GitHub annotations).
+_PAGE = "docs/fuzz.md"
+TEST_RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            "SL601",
+            "policy-test-failed",
+            Severity.ERROR,
+            "A case of a policy test file gets another verdict than the one it expects.",
+            _PAGE,
+        ),
+        Rule(
+            "SL602",
+            "untested-criterion",
+            Severity.WARNING,
+            "No case of a policy test file both meets and misses a criterion (--coverage).",
+            _PAGE,
+        ),
+    )
+}
 
 
 class PolicyTestError(StagelangError):
@@ -66,6 +90,23 @@ class CaseResult:
     case: Case
     passed: bool
     actual: list[str]
+
+    def diff(self) -> list[str]:
+        """What was expected and not found (`-`), and what was found instead (`+`)."""
+        expected, actual = self.case.expect, self.actual
+        lines = [f"  - expected: {e}" for e in expected if e not in actual]
+        lines += [f"  + actual:   {a}" for a in actual if a not in expected]
+        if lines:
+            return lines
+        # The same words in another order or grouping: show both sides whole.
+        return [f"  - expected: {'; '.join(expected)}", f"  + actual:   {'; '.join(actual)}"]
+
+    def summary(self) -> str:
+        """The failure in one sentence, for annotations and CI test views."""
+        return (
+            f"{self.case.name}: expected {'; '.join(self.case.expect)}, "
+            f"got {'; '.join(self.actual)}"
+        )
 
 
 @dataclass
@@ -187,7 +228,8 @@ def _loose(expect: list[str]) -> bool:
 
 
 def _same(expected: list[str], actual: list[str]) -> bool:
-    return [_normal(e) for e in expected] == [_normal(a) for a in actual]
+    """The same verdicts, whatever order the stages and their fields are listed in."""
+    return sorted(_normal(e) for e in expected) == sorted(_normal(a) for a in actual)
 
 
 def _normal(text: str) -> str:
@@ -255,7 +297,7 @@ def _as_of(path: str, document: dict[str, Any]) -> dt.date:
     )
 
 
-_CASE_HEADER = re.compile(r"^\s*\[\[\s*case\s*\]\]", re.MULTILINE)
+_CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.MULTILINE)
 
 
 def _cases(path: str, text: str, document: dict[str, Any], policy: Policy) -> Iterator[Case]:

@@ -19,6 +19,7 @@ from stagelang.findings import Finding
 from stagelang.linting import LintReport
 from stagelang.outputs import github, junit, sarif
 from stagelang.policy import Policy
+from stagelang.policy_tests import FileResult
 
 CI_FORMATS = ("sarif", "junit", "github")
 
@@ -39,6 +40,18 @@ def write_lint(
         junit.write_lint(report, stream, fail_on)
     else:
         github.write_lint(report, stream, summary)
+
+
+def write_tests(
+    output_format: str, results: list[FileResult], stream: IO[str], *, coverage: bool
+) -> None:
+    """The results of `stagelang test` in one of the CI formats."""
+    if output_format == "sarif":
+        sarif.write_tests(results, stream, coverage=coverage)
+    elif output_format == "junit":
+        junit.write_tests(results, stream)
+    else:
+        github.write_tests(results, stream, coverage=coverage)
 
 
 def check_writer(

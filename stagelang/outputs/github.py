@@ -18,7 +18,9 @@ from stagelang.diagnostics import Diagnostic, Severity
 from stagelang.findings import Finding
 from stagelang.linting import LintReport
 from stagelang.outputs.grouping import Groups
+from stagelang.outputs.test_report import closing_line
 from stagelang.policy import Policy
+from stagelang.policy_tests import FileResult
 from stagelang.rules import RULES
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
@@ -136,3 +138,29 @@ def closing_notice(summary: Summary, left_out: int, limit: int) -> str:
     if left_out:
         sentence += f"; {left_out:,} not annotated, as --limit {limit} allows {limit} a group"
     return sentence + ")."
+
+
+def write_tests(results: list[FileResult], stream: IO[str], *, coverage: bool) -> None:
+    """An error at each failing case's line in its test file; with `coverage`, a warning at
+    each criterion no case both meets and misses; then the closing `N passed, N failed`."""
+    for result in results:
+        for case in result.failed:
+            properties: Properties = {
+                "file": result.path,
+                "line": case.case.line,
+                "title": "SL601 policy-test-failed",
+            }
+            stream.write(command("error", case.summary(), properties) + "\n")
+        if not coverage:
+            continue
+        for criterion, gap in result.coverage.untested():
+            properties = {
+                "file": result.policy,
+                "line": criterion.span.line,
+                "col": criterion.span.column,
+                "title": "SL602 untested-criterion",
+            }
+            message = f"{criterion.describe()}: {gap} in {result.path}"
+            stream.write(command("warning", message, properties) + "\n")
+    summary = closing_line(results)
+    stream.write(command("notice", summary, {"title": "stagelang test"}) + "\n")

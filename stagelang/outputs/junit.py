@@ -18,6 +18,9 @@ policy, never on the number of rows. Warnings (a stalled record) fail their test
 `--fail-on warning`, as they fail the run; otherwise the case passes and system-out lists them.
 The suite's properties and system-out hold the counts of records: conforming, not conforming
 and unreadable.
+
+test: one test suite per test file, one test case per case; a case that gets another verdict
+than it expects fails, with the expected and actual verdicts side by side.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from stagelang.findings import DATA_RULES, Finding
 from stagelang.linting import LintedFile, LintReport
 from stagelang.outputs.grouping import Group, Groups
 from stagelang.policy import Policy
+from stagelang.policy_tests import FileResult
 from stagelang.rules import RULES, Rule
 
 # SL0xx is the syntax family (rules.py): the only rules checked in a file that does not parse.
@@ -224,6 +228,33 @@ def _out(summary: Summary) -> str:
         f"{summary.conforming:,} conform, {summary.not_conforming:,} do not, "
         f"{summary.unreadable:,} could not be read."
     )
+
+
+def write_tests(results: list[FileResult], stream: IO[str]) -> None:
+    """The report of a `stagelang test` run: one suite per test file, one case per case."""
+    started = _now()
+    suites = [_test_suite(result, started) for result in results]
+    write(suites, stream)
+
+
+def _test_suite(result: FileResult, started: dt.datetime) -> Suite:
+    cases = []
+    for outcome in result.results:
+        case = Case(result.path, outcome.case.name)
+        if not outcome.passed:
+            case.outcome, case.kind = "failure", "SL601"
+            case.message = outcome.summary()
+            where = f"{result.path}:{outcome.case.line}"
+            case.text = "\n".join([where, *outcome.diff()])
+        cases.append(case)
+    cover = result.coverage
+    properties = {
+        "stagelang.version": __version__,
+        "policy.file": result.policy,
+        "criteria": str(len(cover.criteria)),
+        "criteria.met_and_unmet": str(cover.both_ways),
+    }
+    return Suite(result.path, "stagelang.test", cases, properties, started)
 
 
 # Writing XML

@@ -14,6 +14,10 @@ when rows or lines are added above. Identical problems are told apart by a count
 `check` keeps at most `--limit` findings of each unmet criterion or kind of problem, with the
 counts of all of them, so that a large export's log stays small; the counts are in the run's
 properties and in one notification per group that was cut.
+
+`test` writes a log of its own, whose catalogue is the two rules of policy tests (SL601 a case
+that fails, at its line in the test file; SL602 a criterion no case both meets and misses, at
+its clause in the policy, with `--coverage`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from stagelang.findings import DATA_RULES, Finding, json_value
 from stagelang.linting import LintReport
 from stagelang.outputs.grouping import Groups
 from stagelang.policy import Policy
+from stagelang.policy_tests import TEST_RULES, FileResult
 from stagelang.rules import RULES, Rule
 
 SARIF_VERSION = "2.1.0"
@@ -153,10 +158,13 @@ class SarifWriter:
 
 
 def _log(
-    results: list[dict[str, Any]], invocation: dict[str, Any], properties: dict[str, Any]
+    results: list[dict[str, Any]],
+    invocation: dict[str, Any],
+    properties: dict[str, Any],
+    catalogue: dict[str, Rule] = CATALOGUE,
 ) -> dict[str, Any]:
     run: dict[str, Any] = {
-        "tool": {"driver": _driver()},
+        "tool": {"driver": _driver(catalogue)},
         "invocations": [invocation],
         # Columns count characters, as stagelang's diagnostics do, not UTF-16 code units.
         "columnKind": "unicodeCodePoints",
@@ -167,13 +175,13 @@ def _log(
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def _driver() -> dict[str, Any]:
+def _driver(catalogue: dict[str, Rule]) -> dict[str, Any]:
     return {
         "name": "stagelang",
         "version": __version__,
         "semanticVersion": __version__,
         "informationUri": HOME,
-        "rules": [_descriptor(rule) for rule in CATALOGUE.values()],
+        "rules": [_descriptor(rule) for rule in catalogue.values()],
     }
 
 
@@ -198,11 +206,15 @@ def _diagnostic_result(diagnostic: Diagnostic, fingerprint: str) -> dict[str, An
 
 
 def _result(
-    code: str, severity: Severity, message: str, location: dict[str, Any]
+    code: str,
+    severity: Severity,
+    message: str,
+    location: dict[str, Any],
+    index: dict[str, int] = _INDEX,
 ) -> dict[str, Any]:
     return {
         "ruleId": code,
-        "ruleIndex": _INDEX[code],
+        "ruleIndex": index[code],
         "level": _LEVELS[severity],
         "message": {"text": message},
         "locations": [location],
@@ -227,6 +239,49 @@ def _region(span: Span) -> dict[str, int]:
         "endLine": span.end_line,
         "endColumn": end_column,
     }
+
+
+def write_tests(results: list[FileResult], stream: IO[str], *, coverage: bool) -> None:
+    """The SARIF log of a `stagelang test` run, with its own two rules: a failing case (SL601),
+    at its line of the test file, and with `coverage`, each criterion no case both meets and
+    misses (SL602), at its clause in the policy."""
+    fingerprints = _Fingerprints()
+    found = []
+    for result in results:
+        file = artifact_uri(result.path)
+        for case in result.failed:
+            location = _location(result.path, {"startLine": case.case.line})
+            identity: tuple[str, ...] = ("SL601", file, case.case.name, *case.case.expect)
+            found.append(_test_result(case.summary(), location, identity, fingerprints))
+        if not coverage:
+            continue
+        for criterion, gap in result.coverage.untested():
+            message = f"{criterion.describe()}: {gap} in {result.path}"
+            location = _location(result.policy, _region(criterion.span))
+            identity = ("SL602", artifact_uri(result.policy), file, criterion.describe(), gap)
+            found.append(_test_result(message, location, identity, fingerprints))
+
+    invocation = {"executionSuccessful": True, "toolExecutionNotifications": []}
+    properties = {
+        "passed": sum(len(r.results) - len(r.failed) for r in results),
+        "failed": sum(len(r.failed) for r in results),
+    }
+    _dump(_log(found, invocation, properties, TEST_RULES), stream)
+
+
+_TEST_INDEX = {code: index for index, code in enumerate(TEST_RULES)}
+
+
+def _test_result(
+    message: str,
+    location: dict[str, Any],
+    identity: tuple[str, ...],
+    fingerprints: _Fingerprints,
+) -> dict[str, Any]:
+    code = identity[0]
+    result = _result(code, TEST_RULES[code].severity, message, location, _TEST_INDEX)
+    result["partialFingerprints"] = {FINGERPRINT: fingerprints.of(identity)}
+    return result
 
 
 def artifact_uri(path: str) -> str:

@@ -1,14 +1,14 @@
-"""`stagelang test` results: text for people, JSON for tools, JUnit and GitHub annotations for CI.
+"""`stagelang test` results: text for people and JSON for tools.
 
 The closing line of the text output is always `N passed, N failed`, which CI logs and people
-scanning them look for.
+scanning them look for. The CI formats of a test run (SARIF, JUnit, GitHub annotations) are
+written by the modules of those formats, beside lint's and check's (`write_tests`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import IO, Any
-from xml.etree import ElementTree
+from typing import Any
 
 from stagelang.policy_tests import FileResult
 
@@ -18,18 +18,12 @@ def render_text(results: list[FileResult], *, coverage: bool) -> str:
     for result in results:
         for case in result.failed:
             lines.append(f"FAIL {result.path}:{case.case.line} {case.case.name}")
-            lines.extend(_diff(case.case.expect, case.actual))
+            lines.extend(case.diff())
             lines.append("")
         if coverage:
             lines.extend(_coverage_lines(result))
-    lines.append(_closing(results))
+    lines.append(closing_line(results))
     return "\n".join(lines) + "\n"
-
-
-def _diff(expected: list[str], actual: list[str]) -> list[str]:
-    lines = [f"  - expected: {e}" for e in expected if e not in actual]
-    lines += [f"  + actual:   {a}" for a in actual if a not in expected]
-    return lines or [f"  - expected: {'; '.join(expected)}", f"  + actual:   {'; '.join(actual)}"]
 
 
 def _coverage_lines(result: FileResult) -> list[str]:
@@ -46,7 +40,7 @@ def _coverage_lines(result: FileResult) -> list[str]:
     return lines
 
 
-def _closing(results: list[FileResult]) -> str:
+def closing_line(results: list[FileResult]) -> str:
     passed = sum(len(r.results) - len(r.failed) for r in results)
     failed = sum(len(r.failed) for r in results)
     return f"{passed} passed, {failed} failed"
@@ -83,54 +77,3 @@ def render_json(results: list[FileResult]) -> str:
         "failed": sum(len(r.failed) for r in results),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_junit(results: list[FileResult], stream: IO[str]) -> None:
-    """One test suite per test file, one test case per case."""
-    root = ElementTree.Element("testsuites", name="stagelang test")
-    for result in results:
-        suite = ElementTree.SubElement(
-            root,
-            "testsuite",
-            name=result.path,
-            tests=str(len(result.results)),
-            failures=str(len(result.failed)),
-        )
-        for case in result.results:
-            element = ElementTree.SubElement(
-                suite,
-                "testcase",
-                classname=result.path,
-                name=case.case.name,
-                file=result.path,
-                line=str(case.case.line),
-            )
-            if not case.passed:
-                failure = ElementTree.SubElement(
-                    element, "failure", message=f"expected {'; '.join(case.case.expect)}"
-                )
-                failure.text = "\n".join(_diff(case.case.expect, case.actual))
-    ElementTree.indent(root)
-    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    stream.write(ElementTree.tostring(root, encoding="unicode") + "\n")
-
-
-def write_github(results: list[FileResult], stream: IO[str]) -> None:
-    """A workflow-command annotation per failing case, then the closing line."""
-    for result in results:
-        for case in result.failed:
-            message = f"{case.case.name}: expected {'; '.join(case.case.expect)}, "
-            message += f"got {'; '.join(case.actual)}"
-            stream.write(
-                f"::error file={_escape_property(result.path)},line={case.case.line},"
-                f"title=policy test failed::{_escape(message)}\n"
-            )
-    stream.write(_closing(results) + "\n")
-
-
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape(text).replace(":", "%3A").replace(",", "%2C")
