@@ -65,7 +65,7 @@ def records(
         wants = [Want(c.condition, c.fields) for c in applicable(checked, target, inside)]
     if segment:
         wants.append(Want(checked.segments[segment].condition, _fields(checked, segment)))
-    strategy = record_strategy(checked, target, wants, today)
+    strategy = record_strategy(checked, target, wants, today, strict=True)
     if segment:
         strategy = strategy.filter(lambda r: segment in policy.segments_of(r, today=today))
     if conforming is not None:

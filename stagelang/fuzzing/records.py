@@ -16,6 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from stagelang.analysis import types
 from stagelang.analysis.model import CheckedPolicy, Stage
 from stagelang.compiler.interpreter import Interpreter
 from stagelang.fuzzing.values import field_values, strategy_for
@@ -38,10 +39,15 @@ def record_strategy(
     stage: Stage | None,
     wants: Sequence[Want],
     today: dt.date,
+    *,
+    strict: bool = False,
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Records with every field of the policy (None for missing), at `stage` when one is given.
 
-    Without a stage, the stage field is drawn from every stage's CRM values.
+    Without a stage, the stage field is drawn from every stage's CRM values. With `strict`, a
+    field that a want reads alone only ever holds values that give the want its answer, so
+    that far fewer records are thrown away when every want must hold (users' own tests ask
+    for conforming records, and Hypothesis gives up on a strategy that filters out most).
     """
     interpreter = Interpreter(policy)
     values = field_values(policy, today)
@@ -59,11 +65,39 @@ def record_strategy(
         mine = [w for w in wants if w.fields == (name,)]
         preferred = [v for v in pool if _wanted(interpreter, mine, name, v, today)]
         choices = [st.sampled_from(pool), strategy_for(declared.type, today)]
+        if strict and mine:
+            parts[name] = _only_wanted(interpreter, mine, name, preferred, declared.type, today)
+            continue
         if preferred and mine:
             # Mostly the values that help: a record needs every field right at once.
             choices[:0] = [st.sampled_from(preferred)] * _PREFERRED_WEIGHT
         parts[name] = st.one_of(*choices)
     return st.fixed_dictionaries(parts)
+
+
+def _only_wanted(
+    interpreter: Interpreter,
+    wants: list[Want],
+    name: str,
+    preferred: list[Any],
+    kind: types.Type,
+    today: dt.date,
+) -> st.SearchStrategy[Any]:
+    """The boundary values that meet the wants, and for numbers and dates any value that does.
+
+    Text, truth values and lists keep to the boundary values: a random text almost never
+    equals the one a segment names, and Hypothesis would give up filtering for it.
+    """
+    wanted = st.sampled_from(preferred) if preferred else st.nothing()
+    if kind.is_numeric or kind.is_temporal:
+        others = strategy_for(kind, today).filter(
+            lambda value: _wanted(interpreter, wants, name, value, today)
+        )
+        return st.one_of(wanted, others)
+    if not preferred:
+        # No boundary value helps (a condition the values module cannot read); search widely.
+        return strategy_for(kind, today)
+    return wanted
 
 
 def _wanted(
