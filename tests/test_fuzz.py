@@ -107,9 +107,25 @@ def test_a_replacing_overlay_is_shown_both_ways(planted: FuzzReport) -> None:
     assert global_way.not_true == ["Opportunity in japan instead requires ringi_route_mapped"]
     assert global_way.example["budget"] == Decimal("0.01")
     assert "ringi_route_mapped" not in global_way.example
-    # Moved into Japan, the same record no longer conforms, for exactly that reason.
-    in_japan = {**global_way.example, "country": "JP"}
-    assert outcome(policy, in_japan, TODAY) == ["fails Opportunity: ringi_route_mapped"]
+    # A Japanese record with all the global criteria fails, for exactly that reason; outside
+    # Japan the same record conforms.
+    assert policy.segments_of(global_way.example) == ("japan",)
+    assert outcome(policy, global_way.example, TODAY) == ["fails Opportunity: ringi_route_mapped"]
+    elsewhere = {**global_way.example, "country": "US"}
+    assert outcome(policy, elsewhere, TODAY) == ["conforms at Opportunity"]
+
+
+def test_a_sound_replacement_is_shown_but_does_not_fail_the_run() -> None:
+    report = fuzz(stagelang.load(DATA / "ringi.stage"), SMALL, today=TODAY)
+    assert report.holds, render_text(report)
+    shown = [a for a in report.answers if a.question.property == "replacement"]
+    assert [a.not_true for a in shown] == [
+        ["Opportunity requires budget > 0"],
+        ["Opportunity in japan instead requires ringi_route_mapped"],
+    ]
+    text = render_text(report)
+    assert '          expect = "fails Opportunity: ringi_route_mapped"\n' in text
+    assert text.endswith("Every property holds (within the search budget; see docs/fuzz.md).\n")
 
 
 def test_the_text_report_prints_pasteable_cases_and_exits_1() -> None:

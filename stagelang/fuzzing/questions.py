@@ -124,13 +124,21 @@ def replacements(policy: CheckedPolicy) -> Iterator[Question]:
                 tuple(goal(c) for c in applicable(policy, stage, (segment,))),
                 base,
             )
+            # Both records are in the segment, so that each, pasted as a test case, shows
+            # the segment's verdict: the second one is what the replacement turns away.
+            as_if_global = [
+                c
+                for c in applicable(policy, stage, (segment,))
+                if not (c.stage == stage.name and c.segment == segment and c.replaces)
+            ]
+            as_if_global += [c for c in stage.entry if segment in c.unless]
             yield Question(
                 "replacement",
                 f"{stage.name} in {segment}: passes the global criteria, fails the {segment} ones",
                 stage.name,
-                (),
-                tuple(policy.segments),
-                tuple(goal(c) for c in applicable(policy, stage, ())),
+                (segment,),
+                others,
+                tuple(goal(c) for c in as_if_global),
                 instead,
             )
 
