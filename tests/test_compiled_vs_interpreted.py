@@ -350,9 +350,11 @@ def test_replacing_overlays_agree_with_the_interpreter(
     }
 
     def holds(text: str) -> bool:
-        expr = stagelang.loads(HEADER + f"stage X requires ({text})\n").checked
-        condition = expr.stages[0].entry[0].condition
-        return Interpreter(expr).truth(condition, record, TODAY) is True
+        # The condition alone, as the only criteria of a stage; a top-level `and` splits it
+        # into several, and it holds when every part is true.
+        alone = stagelang.loads(HEADER + f"stage X requires ({text})\n").checked
+        parts = alone.stages[0].entry
+        return all(Interpreter(alone).truth(c.condition, record, TODAY) is True for c in parts)
 
     def entry_met(stage: str) -> bool:
         if stage == "A":
