@@ -54,14 +54,14 @@ TEST_RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in (
         Rule(
-            "SL601",
+            "SL701",
             "policy-test-failed",
             Severity.ERROR,
             "A case of a policy test file gets another verdict than the one it expects.",
             _PAGE,
         ),
         Rule(
-            "SL602",
+            "SL702",
             "untested-criterion",
             Severity.WARNING,
             "No case of a policy test file both meets and misses a criterion (--coverage).",

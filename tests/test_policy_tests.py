@@ -154,8 +154,8 @@ def test_sarif_points_at_failing_cases_and_untested_clauses() -> None:
     log = validated_sarif(out)
     (sarif_run,) = log["runs"]
     rules = [rule["id"] for rule in sarif_run["tool"]["driver"]["rules"]]
-    assert rules == ["SL601", "SL602"]
-    failed = [r for r in sarif_run["results"] if r["ruleId"] == "SL601"]
+    assert rules == ["SL701", "SL702"]
+    failed = [r for r in sarif_run["results"] if r["ruleId"] == "SL701"]
     assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in failed] == [
         11,
         28,
@@ -164,7 +164,7 @@ def test_sarif_points_at_failing_cases_and_untested_clauses() -> None:
     assert failed[0]["message"]["text"] == (
         "a Japanese MQL with one session: expected conforms at MQL, got fails MQL: engaged_sessions"
     )
-    untested = [r for r in sarif_run["results"] if r["ruleId"] == "SL602"]
+    untested = [r for r in sarif_run["results"] if r["ruleId"] == "SL702"]
     assert len(untested) == 6
     region = untested[2]["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (18, 21)
@@ -179,7 +179,7 @@ def test_sarif_points_at_failing_cases_and_untested_clauses() -> None:
 
 def test_sarif_without_coverage_lists_only_the_failures() -> None:
     log = validated_sarif(run("test", CASES, "--format", "sarif")[1])
-    assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"SL601"}
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"SL701"}
     passing = validated_sarif(run("test", "policies/", "--format", "sarif")[1])
     assert passing["runs"][0]["results"] == []
 
@@ -198,7 +198,7 @@ def test_junit_has_a_suite_per_file_and_a_case_per_case() -> None:
     failures = {c.attrib["name"]: c.find("failure") for c in leads.iter("testcase")}
     failure = failures["a Japanese MQL with one session"]
     assert failure is not None
-    assert failure.attrib["type"] == "SL601"
+    assert failure.attrib["type"] == "SL701"
     assert failure.text == (
         f"{LEADS}:11\n  - expected: conforms at MQL\n  + actual:   fails MQL: engaged_sessions"
     )
@@ -211,11 +211,11 @@ def test_github_annotates_failing_cases_and_closes_with_the_counts() -> None:
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == (
-        f"::error file={LEADS},line=11,title=SL601 policy-test-failed::a Japanese MQL with one "
+        f"::error file={LEADS},line=11,title=SL701 policy-test-failed::a Japanese MQL with one "
         "session: expected conforms at MQL, got fails MQL: engaged_sessions"
     )
     assert lines[3] == (
-        f"::warning file={CASES}/leads.stage,line=17,col=20,title=SL602 untested-criterion::"
+        f"::warning file={CASES}/leads.stage,line=17,col=20,title=SL702 untested-criterion::"
         f"MQL requires engaged_sessions >= 1: never unmet in {LEADS}"
     )
     assert lines[-1] == "::notice title=stagelang test::3 passed, 2 failed"

@@ -148,7 +148,7 @@ def write_tests(results: list[FileResult], stream: IO[str], *, coverage: bool) -
             properties: Properties = {
                 "file": result.path,
                 "line": case.case.line,
-                "title": "SL601 policy-test-failed",
+                "title": "SL701 policy-test-failed",
             }
             stream.write(command("error", case.summary(), properties) + "\n")
         if not coverage:
@@ -158,7 +158,7 @@ def write_tests(results: list[FileResult], stream: IO[str], *, coverage: bool) -
                 "file": result.policy,
                 "line": criterion.span.line,
                 "col": criterion.span.column,
-                "title": "SL602 untested-criterion",
+                "title": "SL702 untested-criterion",
             }
             message = f"{criterion.describe()}: {gap} in {result.path}"
             stream.write(command("warning", message, properties) + "\n")

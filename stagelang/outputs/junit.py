@@ -242,7 +242,7 @@ def _test_suite(result: FileResult, started: dt.datetime) -> Suite:
     for outcome in result.results:
         case = Case(result.path, outcome.case.name)
         if not outcome.passed:
-            case.outcome, case.kind = "failure", "SL601"
+            case.outcome, case.kind = "failure", "SL701"
             case.message = outcome.summary()
             where = f"{result.path}:{outcome.case.line}"
             case.text = "\n".join([where, *outcome.diff()])

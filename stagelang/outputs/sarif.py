@@ -15,8 +15,8 @@ when rows or lines are added above. Identical problems are told apart by a count
 counts of all of them, so that a large export's log stays small; the counts are in the run's
 properties and in one notification per group that was cut.
 
-`test` writes a log of its own, whose catalogue is the two rules of policy tests (SL601 a case
-that fails, at its line in the test file; SL602 a criterion no case both meets and misses, at
+`test` writes a log of its own, whose catalogue is the two rules of policy tests (SL701 a case
+that fails, at its line in the test file; SL702 a criterion no case both meets and misses, at
 its clause in the policy, with `--coverage`).
 """
 
@@ -242,23 +242,23 @@ def _region(span: Span) -> dict[str, int]:
 
 
 def write_tests(results: list[FileResult], stream: IO[str], *, coverage: bool) -> None:
-    """The SARIF log of a `stagelang test` run, with its own two rules: a failing case (SL601),
+    """The SARIF log of a `stagelang test` run, with its own two rules: a failing case (SL701),
     at its line of the test file, and with `coverage`, each criterion no case both meets and
-    misses (SL602), at its clause in the policy."""
+    misses (SL702), at its clause in the policy."""
     fingerprints = _Fingerprints()
     found = []
     for result in results:
         file = artifact_uri(result.path)
         for case in result.failed:
             location = _location(result.path, {"startLine": case.case.line})
-            identity: tuple[str, ...] = ("SL601", file, case.case.name, *case.case.expect)
+            identity: tuple[str, ...] = ("SL701", file, case.case.name, *case.case.expect)
             found.append(_test_result(case.summary(), location, identity, fingerprints))
         if not coverage:
             continue
         for criterion, gap in result.coverage.untested():
             message = f"{criterion.describe()}: {gap} in {result.path}"
             location = _location(result.policy, _region(criterion.span))
-            identity = ("SL602", artifact_uri(result.policy), file, criterion.describe(), gap)
+            identity = ("SL702", artifact_uri(result.policy), file, criterion.describe(), gap)
             found.append(_test_result(message, location, identity, fingerprints))
 
     invocation = {"executionSuccessful": True, "toolExecutionNotifications": []}
