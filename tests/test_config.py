@@ -223,7 +223,7 @@ def test_a_misspelt_code_is_offered_only_warnings() -> None:
     lines[3] += " # stagelang: ignore[SL3O7]"  # nearest code SL307 is an error
     _, diagnostics = check_source("\n".join(lines) + "\n", "p.stage")
     helps = [d.help for d in diagnostics if d.code == "SL601"]
-    assert helps == ['did you mean "SL305"?']
+    assert helps == ['did you mean "SL308"?']  # the nearest warning, not SL307
 
 
 def test_a_suppression_naming_nothing_is_a_warning() -> None:

@@ -318,6 +318,4 @@ class PolicyFile:
         return [d for d in self.declarations if isinstance(d, kind)]
 
 
-D = TypeVar(
-    "D", PolicyDecl, ExtendsDecl, UseDecl, FieldDecl, SegmentDecl, StageDecl, InvariantDecl
-)
+D = TypeVar("D", PolicyDecl, ExtendsDecl, UseDecl, FieldDecl, SegmentDecl, StageDecl, InvariantDecl)

@@ -190,7 +190,17 @@ _TOKEN_WORDS = {
 
 # What a person would call the start of each kind of line, for "expected" lists that would
 # otherwise name every keyword the grammar allows there.
-_STATEMENT_STARTS = {"POLICY", "EXTENDS", "USE", "ID", "STAGE", "FIELD", "SEGMENT", "OUTCOME", "INVARIANT"}
+_STATEMENT_STARTS = {
+    "POLICY",
+    "EXTENDS",
+    "USE",
+    "ID",
+    "STAGE",
+    "FIELD",
+    "SEGMENT",
+    "OUTCOME",
+    "INVARIANT",
+}
 _CLAUSE_STARTS = {"REQUIRES", "IN", "EXIT", "VALUES", "ALLOW", "ENTERED", "EXPECT"}
 
 
