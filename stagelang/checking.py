@@ -33,12 +33,24 @@ from stagelang.policy import Policy
 from stagelang.records.coerce import CoercionError, coercer
 from stagelang.records.convert import Column, Converted, RowConverter, compile_row_converter
 from stagelang.records.readers import InputError, Row, Table, open_table
+from stagelang.schema import RecordValidator, SchemaError
 from stagelang.suggestions import closest
 from stagelang.verdicts import Verdict, format_value
 
 NO_STAGE = "(no stage)"
 
 log = logging.getLogger("stagelang")
+
+
+class SchemaMismatch(CoercionError):
+    """A JSON value the record schema rejects; it is read as missing, like a bad cell."""
+
+    def __init__(self, problem: SchemaError) -> None:
+        super().__init__(problem.value, problem.message)
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SchemaMismatch, (self.problem,))
 
 
 # A record's place is one int, the file's position and the line, so that a million ids fit.
@@ -156,6 +168,7 @@ class Checker:
             by_segment={segment: Tally() for segment in policy.segments},
         )
         self._seen_ids: dict[str, int] = {}
+        self._validator: RecordValidator | None = None
         self._files: list[str] = []
         self.id_field = policy.checked.id_field
         self._converters = {
@@ -182,8 +195,10 @@ class Checker:
         columns = self._bind(table)
         if table.columns is None:
             convert = _json_converter(columns)
+            validate = self._record_validator().errors
         else:
             convert = compile_row_converter(columns)
+            validate = None
         dates_of = None
         positions = _column_positions(table.columns or [])
         if self.dates and (
@@ -209,6 +224,12 @@ class Checker:
                 result = self._unreadable(file, row)
             else:
                 record, bad = convert(cells)
+                if validate is not None:
+                    shape = list(validate(cells))  # type: ignore[arg-type]
+                    if shape:
+                        bad = self._schema_problems(shape, bad)
+                        for name in bad:
+                            record[name] = None
                 record_id = record.get(id_field) if id_field else None
                 if record_id is not None and record_id.__class__ is not str:
                     record_id = str(record_id)
@@ -246,6 +267,24 @@ class Checker:
                 result = RecordResult(file, row.line, record_id, stage, segments, findings, row)
             summary.add(result)
             yield result
+
+    def _record_validator(self) -> RecordValidator:
+        if self._validator is None:
+            self._validator = RecordValidator(self.policy)
+        return self._validator
+
+    def _schema_problems(
+        self, errors: list[SchemaError], bad: dict[str, CoercionError] | None
+    ) -> dict[str, CoercionError]:
+        """The record schema's errors in place of the coercers' for the same fields: the
+        schema's say where in the value the problem is."""
+        by_column = {f.column: name for name, f in self.policy.fields.items()}
+        problems = dict(bad or {})
+        for error in errors:
+            name = by_column.get(error.column)
+            if name is not None:
+                problems[name] = SchemaMismatch(error)
+        return problems
 
     # Columns
 
@@ -377,6 +416,16 @@ class Checker:
         self, file: str, line: int, record_id: str | None, name: str, error: CoercionError
     ) -> Finding:
         column = self.policy.fields[name].column
+        if isinstance(error, SchemaMismatch):
+            return Finding(
+                "SL507",
+                error.problem.message,
+                file,
+                line,
+                record_id,
+                values={error.problem.path: error.problem.value},
+                column=column,
+            )
         where = f'column "{column}"' if column != name else f'"{name}"'
         if error.cell is not None:  # one item of a list
             message = (

@@ -39,6 +39,7 @@ from stagelang.records.readers import FORMATS, InputError, open_table
 from stagelang.reporting import Report, TimeInStage
 from stagelang.reporting import render as render_report
 from stagelang.reporting.chart import ChartUnavailable
+from stagelang.schema import record_schema
 from stagelang.syntax.formatter import format_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -823,6 +824,41 @@ def _fmt_summary(changed: int, unchanged: int, failed: int, dry_run: bool) -> st
     if failed:
         parts.append(f"{failed} could not be formatted")
     return ", ".join(parts) + "."
+
+
+@main.command()
+@click.argument("policy_path", metavar="POLICY", type=click.Path())
+@_policy_root_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the schema to this file instead of standard output.",
+)
+def schema(policy_path: str, output: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of one record of an export under POLICY.
+
+    One property per field, keyed by its export column: the JSON types stagelang reads for
+    it, the formats of dates and times, the required fields and the stage values. Data teams
+    can validate their JSON or JSON Lines exports with it before checking them; `stagelang
+    check` validates JSON records with it too (SL507).
+
+    \b
+    Examples:
+      stagelang schema policies/japan.stage
+      stagelang schema policies/japan.stage -o record.schema.json
+    """
+    policy = _load_policy_or_exit(policy_path)
+    text = json.dumps(record_schema(policy), ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        click.echo(f"stagelang: {output}: cannot write the file: {error.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 # The commands for policy authors live in their own module; registered here so `stagelang`

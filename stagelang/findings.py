@@ -30,6 +30,13 @@ DATA_RULES: dict[str, Rule] = {
         Rule("SL504", "duplicate-id", _E, "Two records have the same id.", _PAGE),
         Rule("SL505", "bad-value", _E, "A cell cannot be read as its field's type.", _PAGE),
         Rule("SL506", "unreadable-row", _E, "A row cannot be read: ragged, or not JSON.", _PAGE),
+        Rule(
+            "SL507",
+            "schema-mismatch",
+            _E,
+            "A value of a JSON record has a kind its field cannot hold (the record schema).",
+            _PAGE,
+        ),
         # Stage history: transitions, entered dates and dwell.
         Rule(
             "SL510", "skipped-stage", _E, "A record skipped a stage that may not be skipped.", _PAGE

@@ -12,6 +12,7 @@ _TITLES = {
     "SL504": "Record id used more than once",
     "SL505": "Value that cannot be read",
     "SL506": "Row that cannot be read",
+    "SL507": "Value of the wrong kind (record schema)",
     "SL510": "Stage skipped that may not be skipped",
     "SL511": "Move back the policy does not allow",
     "SL512": "Outcome entered from a stage it does not allow",

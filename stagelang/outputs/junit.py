@@ -212,7 +212,7 @@ class JunitWriter:
 
 def _counted(group: Group) -> str:
     # A record can hold several cells that cannot be read; other groups count records.
-    noun = "cell" if group.code == "SL505" else "record"
+    noun = "cell" if group.code in ("SL505", "SL507") else "record"
     return f"{group.count:,} {noun}{'s' if group.count != 1 else ''}"
 
 
