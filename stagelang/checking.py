@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stagelang.analysis.model import Criterion
 from stagelang.compiler import runtime
@@ -36,6 +36,9 @@ from stagelang.records.readers import InputError, Row, Table, open_table
 from stagelang.schema import RecordValidator, SchemaError
 from stagelang.suggestions import closest
 from stagelang.verdicts import Verdict, format_value
+
+if TYPE_CHECKING:
+    from stagelang.waivers import WaivedFinding, Waivers
 
 NO_STAGE = "(no stage)"
 
@@ -74,11 +77,18 @@ class RecordResult:
     findings: list[Finding]
     row: Row
     unreadable: bool = False
+    # Findings a waiver exempts (stagelang.waivers): reported apart, never dropped.
+    waived: list[WaivedFinding] = field(default_factory=list)
 
     @property
     def conforms(self) -> bool:
         """No finding that is an error: a warning (stalled) alone does not fail a record."""
         return not self.findings or all(f.severity is Severity.WARNING for f in self.findings)
+
+    @property
+    def conforms_by_waivers(self) -> bool:
+        """Conforming only because waivers exempt its errors: warnings alone may be left."""
+        return self.conforms and any(w.finding.severity is Severity.ERROR for w in self.waived)
 
     @property
     def first_unmet_stage(self) -> str | None:
@@ -93,10 +103,13 @@ class Tally:
     records: int = 0
     conforming: int = 0
     not_conforming: int = 0
+    waived: int = 0  # records whose every finding a waiver exempts
 
-    def add(self, conforms: bool) -> None:
+    def add(self, conforms: bool, waived: bool = False) -> None:
         self.records += 1
-        if conforms:
+        if waived:
+            self.waived += 1
+        elif conforms:
             self.conforming += 1
         else:
             self.not_conforming += 1
@@ -113,36 +126,56 @@ class Summary:
     by_stage: dict[str, Tally] = field(default_factory=dict)
     by_segment: dict[str, Tally] = field(default_factory=dict)
     findings: Counter[str] = field(default_factory=Counter)
+    # With a waivers file: records whose every finding is waived, and waived findings by code.
+    waivers: bool = False
+    waived: int = 0
+    waived_findings: Counter[str] = field(default_factory=Counter)
 
     @property
     def records(self) -> int:
-        return self.conforming + self.not_conforming + self.unreadable
+        return self.conforming + self.not_conforming + self.waived + self.unreadable
 
     def add(self, result: RecordResult) -> None:
         if result.findings:
             self.findings.update(finding.code for finding in result.findings)
+        if result.waived:
+            self.waived_findings.update(waived.finding.code for waived in result.waived)
         if result.unreadable:
             self.unreadable += 1
             return
-        if result.conforms:
+        waived_only = result.conforms_by_waivers
+        if waived_only:
+            self.waived += 1
+        elif result.conforms:
             self.conforming += 1
         else:
             self.not_conforming += 1
-        self.by_stage.setdefault(result.stage or NO_STAGE, Tally()).add(result.conforms)
+        tally = self.by_stage.setdefault(result.stage or NO_STAGE, Tally())
+        tally.add(result.conforms, waived_only)
         for segment in result.segments:
-            self.by_segment[segment].add(result.conforms)
+            self.by_segment[segment].add(result.conforms, waived_only)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "files": self.files,
             "records": self.records,
             "conforming": self.conforming,
             "not_conforming": self.not_conforming,
             "unreadable": self.unreadable,
-            "by_stage": {name: vars(tally) for name, tally in self.by_stage.items()},
-            "by_segment": {name: vars(tally) for name, tally in self.by_segment.items()},
+            "by_stage": {name: self._tally(tally) for name, tally in self.by_stage.items()},
+            "by_segment": {name: self._tally(tally) for name, tally in self.by_segment.items()},
             "findings_by_code": dict(sorted(self.findings.items())),
         }
+        if self.waivers:  # the keys appear only when waivers were in use
+            found["waived"] = self.waived
+            found["waived_findings_by_code"] = dict(sorted(self.waived_findings.items()))
+        return found
+
+    def _tally(self, tally: Tally) -> dict[str, int]:
+        counts = vars(tally).copy()
+        if not self.waivers:
+            del counts["waived"]
+        return counts
 
 
 class Checker:
@@ -155,9 +188,11 @@ class Checker:
         timezone: dt.tzinfo = dt.UTC,
         as_of: dt.date | None = None,
         duplicate_ids: bool = True,
+        waivers: Waivers | None = None,
     ) -> None:
         self.policy = policy
         self.duplicate_ids = duplicate_ids
+        self.waivers = waivers
         self.timezone = timezone
         self.as_of = as_of
         self.summary = Summary(
@@ -166,6 +201,7 @@ class Checker:
                 for stage in (*policy.stages, *(o.name for o in policy.checked.outcomes))
             },
             by_segment={segment: Tally() for segment in policy.segments},
+            waivers=waivers is not None,
         )
         self._seen_ids: dict[str, int] = {}
         self._validator: RecordValidator | None = None
@@ -265,6 +301,8 @@ class Checker:
                 if history:
                     findings.extend(history)
                 result = RecordResult(file, row.line, record_id, stage, segments, findings, row)
+                if self.waivers is not None:
+                    result.findings, result.waived = self.waivers.split(record_id, record, findings)
             summary.add(result)
             yield result
 
@@ -333,6 +371,15 @@ class Checker:
             )
             return []
         return [_missing_column(f"entered {stage}", column, headers) for stage, column in absent]
+
+    def finish(self) -> list[Finding]:
+        """After the last file: the findings about the waivers themselves (expired, unused),
+        counted in the summary."""
+        if self.waivers is None:
+            return []
+        found = self.waivers.closing_findings()
+        self.summary.findings.update(finding.code for finding in found)
+        return found
 
     # Rows
 

@@ -41,8 +41,10 @@ from stagelang.reporting import render as render_report
 from stagelang.reporting.chart import ChartUnavailable
 from stagelang.schema import record_schema
 from stagelang.syntax.formatter import format_source
+from stagelang.waivers import WaivedLog, WaiverError, Waivers, load_waivers, waivers_beside
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXPIRED_WAIVER = "SL602"
 
 
 @click.group(
@@ -291,6 +293,14 @@ def _summary(report: LintReport) -> str:
     help="Report record ids used more than once. Remembering ids takes about 110 bytes a "
     "record; turn it off for exports of many millions of rows.",
 )
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(dir_okay=False),
+    help="A waivers file (TOML) exempting records from criteria (default: NAME.waivers.toml "
+    "beside NAME.stage, if there is one), see docs/check.md#waivers.",
+)
+@click.option("--no-waivers", is_flag=True, help="Apply no waivers file, not even the one found.")
 @click.option("--color/--no-color", default=None, help="Colour the text output.")
 def check(
     policy_path: str,
@@ -306,6 +316,8 @@ def check(
     as_of: dt.datetime | None,
     limit: int,
     duplicate_ids: bool,
+    waivers_path: str | None,
+    no_waivers: bool,
     color: bool | None,
 ) -> None:
     """Check the records of CRM exports against a policy.
@@ -344,11 +356,15 @@ def check(
                 err=True,
             )
             sys.exit(EXIT_USAGE)
+    day = as_of.date() if as_of else None
+    waivers = None
+    if data and not no_waivers:
+        waivers = _waivers_or_exit(waivers_path, policy_path, policy, day)
+    elif waivers_path and not no_waivers:
+        # A waiver names records of an export; the moves of an event log are not matched.
+        click.echo("stagelang: --waivers applies to exports (DATA), not to --events logs", err=True)
     checker = Checker(
-        policy,
-        timezone=timezone,
-        as_of=as_of.date() if as_of else None,
-        duplicate_ids=duplicate_ids,
+        policy, timezone=timezone, as_of=day, duplicate_ids=duplicate_ids, waivers=waivers
     )
     logs = _EventLogs(checker, events, event_time, timezone)
     try:
@@ -369,6 +385,7 @@ def check(
     summary = checker.summary
     failing = summary.not_conforming + summary.unreadable
     failing += sum(n for code, n in logs.counts.items() if _is_error(code))
+    failing += summary.findings[EXPIRED_WAIVER]
     if fail_on == "warning":
         failing += sum(n for code, n in summary.findings.items() if not _is_error(code))
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
@@ -408,6 +425,19 @@ class _EventLogs:
         self.events = log.events
         if self.checker.summary.files:
             summary.files.extend(self.names)
+
+
+def _waivers_or_exit(
+    explicit: str | None, policy_path: str, policy: Policy, day: dt.date | None
+) -> Waivers | None:
+    path = explicit or waivers_beside(policy_path)
+    if path is None:
+        return None
+    try:
+        return load_waivers(path, policy, day)
+    except WaiverError as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def _load_policy_or_exit(path: str) -> Policy:
@@ -464,12 +494,17 @@ def _check_to_text(
     color: bool,
 ) -> None:
     groups = Groups(checker.policy.criteria_in_order(), limit)
+    waived = WaivedLog(limit)
     with _progress() as advance:
         for result in checker.check_files(list(data), input_format=input_format, encoding=encoding):
             for finding in result.findings:
                 groups.add(finding)
+            for exempted in result.waived:
+                waived.add(exempted)
             advance()
         for finding in logs.findings(input_format, encoding):
+            groups.add(finding)
+        for finding in checker.finish():
             groups.add(finding)
     policy = checker.policy
     if not data:
@@ -478,7 +513,11 @@ def _check_to_text(
         text_report.render_events(console, name, logs.names, logs.events, groups)
         return
     text_report.render(
-        console_for(sys.stdout, color), f"{policy.name} ({policy.file})", checker.summary, groups
+        console_for(sys.stdout, color),
+        f"{policy.name} ({policy.file})",
+        checker.summary,
+        groups,
+        waived if checker.waivers else None,
     )
 
 
@@ -493,11 +532,17 @@ def _check_to_json(
     for result in checker.check_files(list(data), input_format=input_format, encoding=encoding):
         for finding in result.findings:
             writer.add(finding)
+        for exempted in result.waived:
+            writer.add_waived(exempted)
     for finding in logs.findings(input_format, encoding):
+        writer.add(finding)
+    for finding in checker.finish():
         writer.add(finding)
     policy = checker.policy
     writer.close(
-        checker.summary, {"name": policy.name, "file": policy.file, "stages": list(policy.stages)}
+        checker.summary,
+        {"name": policy.name, "file": policy.file, "stages": list(policy.stages)},
+        checker.waivers,
     )
 
 
@@ -515,11 +560,20 @@ def _check_to_csv(
             if writer is None:
                 columns = table.columns or [f.column for f in checker.policy.fields.values()]
                 chosen = output_encoding or table.encoding
-                writer = CsvWriter(sys.stdout.buffer, chosen, columns, table.format == "tsv")
+                writer = CsvWriter(
+                    sys.stdout.buffer,
+                    chosen,
+                    columns,
+                    table.format == "tsv",
+                    waivers=checker.waivers is not None,
+                )
             for result in checker.check_table(table):
                 writer.add(result)
     if writer is not None:
         writer.close()
+    for finding in checker.finish():
+        # The CSV holds the export's rows; findings about the waivers file go to the log.
+        click.echo(f"stagelang: {finding.file}:{finding.line}: {finding.message}", err=True)
 
 
 def _check_for_ci(
@@ -547,8 +601,12 @@ def _check_for_ci(
             ):
                 for finding in result.findings:
                     writer.add(finding)
+                for exempted in result.waived:
+                    writer.add_waived(exempted)
                 advance()
             for finding in logs.findings(input_format, encoding):
+                writer.add(finding)
+            for finding in checker.finish():
                 writer.add(finding)
         writer.close(checker.summary)
 

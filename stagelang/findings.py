@@ -89,6 +89,8 @@ DATA_RULES: dict[str, Rule] = {
             "An event is older than the record's last one.",
             _PAGE,
         ),
+        Rule("SL602", "expired-waiver", _E, "A waiver is past its expiry date.", _PAGE),
+        Rule("SL603", "unused-waiver", _W, "A waiver exempted nothing.", _PAGE),
     )
 }
 

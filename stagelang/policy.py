@@ -41,12 +41,13 @@ from stagelang.composition import compose
 from stagelang.diagnostics import Diagnostic
 from stagelang.errors import PolicyError, PolicyFileError, RecordError
 from stagelang.records.typed import value_fits, wrong_type_message
-from stagelang.syntax import parse
+from stagelang.syntax import nodes, parse
 from stagelang.verdicts import PendingVerdict, Unmet, Verdict
 
 if TYPE_CHECKING:
     from stagelang.checking import RecordResult
     from stagelang.presets import PresetUse
+    from stagelang.waivers import Waivers
 
 Record = Mapping[str, Any]
 
@@ -62,7 +63,7 @@ def loads(
     policy, diagnostics = check_source(text, file, root=root)
     if policy is None:
         raise PolicyError(diagnostics)
-    return Policy(policy, [d for d in diagnostics if not d.is_error])
+    return Policy(policy, [d for d in diagnostics if not d.is_error], root=root)
 
 
 def load(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Policy:
@@ -81,11 +82,9 @@ def check_source(
     tree, diagnostics = parse(text, file)
     if tree is None:
         return None, suppressions.apply(text, file, diagnostics)
-    composed, problems = compose(tree, root)
-    if composed is None:
+    filled, preset, problems = prepare(tree, root)
+    if filled is None:
         return None, suppressions.apply(text, file, problems)
-    filled, preset, found_in_use = presets.apply(composed)
-    problems.extend(found_in_use)
     policy, found = analyze(filled)
     if any(problem.is_error for problem in problems):
         policy = None
@@ -93,6 +92,18 @@ def check_source(
         policy = dataclasses.replace(policy, preset=preset)
     kept = suppressions.apply(text, file, [*problems, *found])
     return policy, sorted(kept, key=_position)
+
+
+def prepare(
+    tree: nodes.PolicyFile, root: str | os.PathLike[str] | None = None
+) -> tuple[nodes.PolicyFile | None, PresetUse | None, list[Diagnostic]]:
+    """A parsed policy made whole for analysis: `extends` resolved into one tree and the `use`
+    preset filled in; None for the tree if an extended file cannot be used."""
+    composed, problems = compose(tree, root)
+    if composed is None:
+        return None, None, problems
+    filled, preset, found_in_use = presets.apply(composed)
+    return filled, preset, [*problems, *found_in_use]
 
 
 def _position(diagnostic: Diagnostic) -> tuple[bool, int, int, str]:
@@ -134,9 +145,18 @@ def read_policy_text(path: str | os.PathLike[str]) -> str:
 class Policy:
     """A checked, compiled policy: ask it whether records conform to their stage."""
 
-    def __init__(self, checked: CheckedPolicy, warnings: list[Diagnostic] | None = None) -> None:
+    def __init__(
+        self,
+        checked: CheckedPolicy,
+        warnings: list[Diagnostic] | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.checked = checked
         self.warnings = list(warnings or [])
+        # The folder `extends` was confined to, so that the policy can be composed again
+        # (waiver conditions are checked against the whole policy).
+        self.root = root
         self._interpreter = Interpreter(checked)
         self._ranks = {name: stage.rank for stage in checked.stages for name in _spellings(stage)}
         self._conforming = tuple(Verdict(stage.name, True) for stage in checked.stages)
@@ -256,14 +276,17 @@ class Policy:
         encoding: str | None = None,
         timezone: dt.tzinfo = dt.UTC,
         as_of: dt.date | None = None,
+        waivers: Waivers | None = None,
     ) -> Iterator[RecordResult]:
         """Check each record of an export (CSV, TSV, JSON Lines or JSON), one result per row.
 
         Reads the file one row at a time; raises InputError if it cannot be read at all.
+        With `waivers` (stagelang.waivers.load_waivers), the findings they exempt are in each
+        result's `waived` instead of its `findings`.
         """
         from stagelang.checking import Checker
 
-        checker = Checker(self, timezone=timezone, as_of=as_of)
+        checker = Checker(self, timezone=timezone, as_of=as_of, waivers=waivers)
         return checker.check_files([path], input_format=input_format, encoding=encoding)
 
     def explain(self, record: Record, *, today: dt.date | None = None) -> tuple[Unmet, ...]:

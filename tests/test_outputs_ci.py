@@ -513,7 +513,9 @@ def test_check_junit_has_a_case_per_criterion_and_per_data_rule() -> None:
     (suite,) = root
     cases = cases_of(suite)
     policy = stagelang.load(ROOT / POLICY)
-    data_cases = [f"{c} {r.name}" for c, r in DATA_RULES.items() if c != "SL501"]
+    # SL501 has a case per criterion instead; the waiver rules have one only with waivers.
+    unlisted = ("SL501", "SL602", "SL603")
+    data_cases = [f"{c} {r.name}" for c, r in DATA_RULES.items() if c not in unlisted]
 
     assert code == 1
     assert list(cases) == [*policy.criteria_in_order(), *data_cases]

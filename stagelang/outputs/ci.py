@@ -20,12 +20,15 @@ from stagelang.linting import LintReport
 from stagelang.outputs import github, junit, sarif
 from stagelang.policy import Policy
 from stagelang.policy_tests import FileResult
+from stagelang.waivers import WaivedFinding
 
 CI_FORMATS = ("sarif", "junit", "github")
 
 
 class FindingWriter(Protocol):
     def add(self, finding: Finding) -> None: ...
+
+    def add_waived(self, waived: WaivedFinding) -> None: ...
 
     def close(self, summary: Summary) -> None: ...
 

@@ -22,6 +22,7 @@ from stagelang.outputs.test_report import closing_line
 from stagelang.policy import Policy
 from stagelang.policy_tests import FileResult
 from stagelang.rules import RULES
+from stagelang.waivers import WaivedFinding, WaivedLog
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 
@@ -106,10 +107,21 @@ class GithubWriter:
         self.limit = limit
         # Groups keeps at most `limit` findings of each group, so memory stays bounded.
         self.groups = Groups(policy.criteria_in_order(), limit)
+        self.waived = WaivedLog(limit)
 
     def add(self, finding: Finding) -> None:
         if self.groups.add(finding):
             self.stream.write(finding_line(finding) + "\n")
+
+    def add_waived(self, waived: WaivedFinding) -> None:
+        # Plain log lines, not annotations: a waived finding is known and accepted.
+        if self.waived.add(waived):
+            finding = waived.finding
+            record = f" (record {finding.record_id})" if finding.record_id is not None else ""
+            self.stream.write(
+                f"stagelang: waived by waiver {waived.waiver.number}: "
+                f"{finding.file}:{finding.line}: {finding.message}{record}\n"
+            )
 
     def close(self, summary: Summary) -> None:
         left_out = 0
@@ -121,7 +133,15 @@ class GithubWriter:
                 self.stream.write(
                     f"stagelang: {group.title} ({group.code}): {hidden:,} more not annotated\n"
                 )
+        for waived in self.waived.ordered():
+            self.stream.write(
+                f"stagelang: {waived.waiver.title} waived {waived.count:,} findings in "
+                f"{waived.records:,} records: {waived.waiver.reason}\n"
+            )
         notice = closing_notice(summary, left_out, self.limit)
+        if summary.waivers:
+            count = sum(summary.waived_findings.values())
+            notice += f" {count:,} findings waived, listed in the log."
         self.stream.write(command("notice", notice, {"title": "stagelang check"}) + "\n")
 
 

@@ -43,6 +43,7 @@ from stagelang.outputs.grouping import Group, Groups
 from stagelang.policy import Policy
 from stagelang.policy_tests import FileResult
 from stagelang.rules import RULES, Rule
+from stagelang.waivers import EXPIRED, UNUSED, WaivedFinding, WaivedLog
 
 # SL0xx is the syntax family (rules.py): the only rules checked in a file that does not parse.
 _SYNTAX_FAMILY = "SL0"
@@ -140,17 +141,22 @@ class JunitWriter:
         self.fail_on = fail_on
         self._passed_warnings: list[str] = []
         self.groups = Groups(policy.criteria_in_order(), limit)
+        self.waived = WaivedLog(limit)
         self.started = _now()
         self.clock = time.perf_counter()
 
     def add(self, finding: Finding) -> None:
         self.groups.add(finding)
 
+    def add_waived(self, waived: WaivedFinding) -> None:
+        self.waived.add(waived)
+
     def suite(self, summary: Summary) -> Suite:
         """The run's test suite: criteria first, then the data rules, then anything else."""
         unused = dict(self.groups.groups)
         self._passed_warnings = []
         cases = [*self._criterion_cases(unused), *self._data_rule_cases(unused)]
+        cases.extend(self._waiver_cases())
         cases.extend(self._case(f"{self.policy.name}.other", g.title, g) for g in unused.values())
 
         properties = {
@@ -182,11 +188,32 @@ class JunitWriter:
         for code, rule in DATA_RULES.items():
             if code == "SL501":  # one test case per criterion instead
                 continue
+            if code in (EXPIRED, UNUSED) and code not in unused:
+                continue  # about waivers: a test case only when there is something to say
             classname, name = f"{self.policy.name}.records", f"{code} {rule.name}"
             if code == "SL504" and not self.duplicate_ids:
                 yield Case(classname, name, "skipped", message="not checked: --no-duplicate-ids")
                 continue
             yield self._case(classname, name, unused.pop(code, None))
+
+    def _waiver_cases(self) -> Iterable[Case]:
+        """A skipped test case per waiver that exempted findings, listing them."""
+        for group in self.waived.ordered():
+            lines = [_finding_text(finding) for finding in group.examples]
+            hidden = group.count - len(group.examples)
+            if hidden:
+                lines.append(f"and {hidden:,} more (--limit {self.limit})")
+            message = (
+                f"{group.count:,} findings in {group.records:,} records waived: "
+                f"{group.waiver.reason}"
+            )
+            yield Case(
+                f"{self.policy.name}.waivers",
+                group.waiver.title,
+                "skipped",
+                message=message,
+                text="\n".join(lines),
+            )
 
     def _case(self, classname: str, name: str, group: Group | None) -> Case:
         case = Case(classname, name)

@@ -40,6 +40,7 @@ from stagelang.outputs.grouping import Groups
 from stagelang.policy import Policy
 from stagelang.policy_tests import TEST_RULES, FileResult
 from stagelang.rules import RULES, Rule
+from stagelang.waivers import WaivedFinding, WaivedLog, Waiver
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -91,6 +92,7 @@ class SarifWriter:
         self.limit = limit
         self.policy = policy
         self.groups = Groups(policy.criteria_in_order(), limit)
+        self.waived = WaivedLog(limit)
         self.clauses = {
             criterion.describe(): criterion
             for stage in policy.checked.stages
@@ -100,6 +102,9 @@ class SarifWriter:
     def add(self, finding: Finding) -> None:
         self.groups.add(finding)
 
+    def add_waived(self, waived: WaivedFinding) -> None:
+        self.waived.add(waived)
+
     def log(self, summary: Summary) -> dict[str, Any]:
         fingerprints = _Fingerprints()
         results = [
@@ -107,11 +112,23 @@ class SarifWriter:
             for group in self.groups.ordered()
             for finding in group.examples
         ]
+        # Waived findings are results too, marked suppressed: code scanning shows them as
+        # dismissed, with the waiver's reason, instead of losing them.
+        for waived_group in self.waived.ordered():
+            for finding in waived_group.examples:
+                result = self._result(finding, fingerprints)
+                result["suppressions"] = [_suppression(waived_group.waiver)]
+                results.append(result)
         notifications = [
             {"level": "note", "message": {"text": _left_out(group.title, hidden, self.limit)}}
             for group in self.groups.ordered()
             if (hidden := group.count - len(group.examples))
         ]
+        notifications.extend(
+            {"level": "note", "message": {"text": _left_out(g.waiver.title, hidden, self.limit)}}
+            for g in self.waived.ordered()
+            if (hidden := g.count - len(g.examples))
+        )
         invocation = {"executionSuccessful": True, "toolExecutionNotifications": notifications}
         properties = {
             "policy": {"name": self.policy.name, "file": self.policy.file},
@@ -122,6 +139,11 @@ class SarifWriter:
                 for g in self.groups.ordered()
             ],
         }
+        if summary.waivers:
+            properties["waived"] = [
+                {**g.waiver.to_dict(), "count": g.count, "listed": len(g.examples)}
+                for g in self.waived.ordered()
+            ]
         return _log(results, invocation, properties)
 
     def close(self, summary: Summary) -> None:
@@ -311,6 +333,20 @@ def _finding_properties(finding: Finding) -> dict[str, Any]:
     if finding.values:
         kept["values"] = {name: json_value(value) for name, value in finding.values.items()}
     return kept
+
+
+def _suppression(waiver: Waiver) -> dict[str, Any]:
+    # No `status`: the older draft of the 2.1.0 schema, still used by some viewers, calls it
+    # `state` and refuses `status`; a suppression without one counts as accepted.
+    return {
+        "kind": "external",
+        "justification": waiver.reason,
+        "properties": {
+            "waiver": waiver.number,
+            "owner": waiver.owner,
+            "expires": waiver.expires.isoformat(),
+        },
+    }
 
 
 def _left_out(title: str, hidden: int, limit: int) -> str:
