@@ -238,9 +238,7 @@ class Checker:
         dates_of = None
         positions = _column_positions(table.columns or [])
         if self.dates and (
-            table.columns is None
-            or len(self.dates.missing(lambda column: _find(positions, column)))
-            < len(self.dates.columns)
+            table.columns is None or self.dates.found(lambda column: _find(positions, column))
         ):
             dates_of = self.dates.bind(table, lambda column: _find(positions, column))
         self._files.append(file)
@@ -359,17 +357,17 @@ class Checker:
     ) -> list[str]:
         """Date columns the export lacks. An export with none of them is a snapshot without
         history: it is checked all the same, and a note says that history was not."""
-        absent = self.dates.missing(lambda column: _find(positions, column))
-        if not absent:
+        if not self.dates:
             return []
-        if len(absent) == len(self.dates.columns):
+        if not self.dates.found(lambda column: _find(positions, column)):
             log.warning(
                 "stagelang: %s has no date-entered columns (%s); stage history is not checked "
                 "in it",
                 name,
-                ", ".join(f'"{column}"' for _, column in absent),
+                ", ".join(f'"{candidates[0]}"' for candidates in self.dates.candidates.values()),
             )
             return []
+        absent = self.dates.missing(lambda column: _find(positions, column))
         return [_missing_column(f"entered {stage}", column, headers) for stage, column in absent]
 
     def finish(self) -> list[Finding]:

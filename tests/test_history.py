@@ -446,3 +446,87 @@ def test_a_json_lines_event_log_gives_the_same_findings(tmp_path: Path) -> None:
     # The same events, one line higher: JSON Lines has no header.
     from_csv = findings("examples/stage-changes.csv")
     assert findings(str(log)) == [(code, line - 1, message) for code, line, message in from_csv]
+
+
+# Date columns from a CRM preset ------------------------------------------------------------
+
+PRESET_POLICY = """\
+policy "hubspot-dated"
+use hubspot
+
+field icp_fit: bool
+
+stage Subscriber
+  exit when icp_fit is set
+
+stage MQL requires icp_fit
+  expect dwell <= 30d
+
+stage SQL
+  entered from "sql_entered"
+
+stage Customer
+"""
+
+# The old "Became a ... Date" column for Subscriber, the newer hs_v2 property for MQL, the
+# policy's own column for SQL (HubSpot's "Became a Sales Qualified Lead Date" is ignored: what
+# the policy writes wins), and no date column for Customer.
+PRESET_EXPORT = (
+    "Record ID,Lifecycle Stage,icp_fit,Became a Subscriber Date,"
+    "hs_v2_date_entered_marketingqualifiedlead,sql_entered,Became a Sales Qualified Lead Date\n"
+    "1,marketingqualifiedlead,true,2026-01-01,2026-01-11,,2026-01-05\n"
+    "2,salesqualifiedlead,true,2026-02-01,2026-01-15,2026-03-01,\n"
+    "3,customer,true,2026-01-01,2026-01-21,2026-02-20,\n"
+)
+
+
+@pytest.fixture
+def preset_files(tmp_path: Path) -> tuple[str, Path]:
+    policy = tmp_path / "hubspot-dated.stage"
+    policy.write_text(PRESET_POLICY, "utf-8")
+    export = tmp_path / "contacts.csv"
+    export.write_text(PRESET_EXPORT, "utf-8")
+    return str(policy), export
+
+
+def test_a_preset_dates_the_stages_the_policy_leaves_undated(
+    preset_files: tuple[str, Path],
+) -> None:
+    import json
+
+    policy, export = preset_files
+    code, out, err = run("check", policy, str(export), "--as-of", "2026-06-30", "--format", "json")
+    found = [(f["code"], f["id"], f.get("values")) for f in json.loads(out)["findings"]]
+
+    assert code == 1
+    assert "no date-entered columns" not in err
+    assert [(c, i) for c, i, _ in found] == [("SL517", "1"), ("SL514", "2")]
+    assert "hs_v2_date_entered_marketingqualifiedlead" in found[0][2]
+    assert "Became a Sales Qualified Lead Date" not in json.dumps(found)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_report_reads_the_preset_date_columns(
+    preset_files: tuple[str, Path], tmp_path: Path, as_json: bool
+) -> None:
+    import csv
+    import json
+
+    policy, export = preset_files
+    if as_json:  # the general way, key by key, instead of the quicker way over CSV cells
+        with export.open(encoding="utf-8", newline="") as file:
+            rows = list(csv.DictReader(file))
+        export = tmp_path / "contacts.jsonl"
+        export.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    code, out, _ = run("report", policy, str(export), "--as-of", "2026-06-30", "--format", "json")
+    assert code == 0
+    groups = {s["stage"]: s["groups"]["all records"] for s in json.loads(out)["stages"]}
+
+    # Subscriber: 10, 20 days, and record 2's stay of unknown length (MQL dated before it).
+    assert groups["Subscriber"]["entered"] == 3
+    assert groups["Subscriber"]["naive_mean_days"] == 15.0
+    # SQL: record 3 stayed until Customer, which has no date: entered, not measured.
+    assert (groups["SQL"]["entered"], groups["SQL"]["still_there"]) == (2, 1)
+    assert groups["Customer"]["entered"] == 1
+    # MQL: record 1 still there since 11 January, stalled against 30 days.
+    assert (groups["MQL"]["still_there"], groups["MQL"]["stalled"]) == (1, 1)

@@ -2,7 +2,9 @@
 
 HubSpot exports, for each lifecycle stage, the date a contact entered it ("Became a Marketing
 Qualified Lead Date", or the `hs_v2_date_entered_*` properties). The policy binds each stage
-to its column with `entered from "..."`. From one record's dates and its current stage this
+to its column with `entered from "..."`; under `use hubspot`, a stage without that line reads
+the first of the preset's date columns for it that the export has (a preset stage whose columns
+the export lacks is simply not dated there). From one record's dates and its current stage this
 module finds what the dates contradict (out of order, missing, a later stage dated while the
 record sits earlier, a stage skipped) and the stays they show.
 """
@@ -46,14 +48,16 @@ class DateColumns:
         self.as_of = as_of
         # A stay still running is measured up to the start of the as-of day.
         self.until = dt.datetime.combine(as_of, dt.time(), dt.UTC)
-        bound: list[Stage | Outcome] = [*policy.stages, *policy.outcomes]
-        self.columns: dict[str, str] = {
-            s.name: s.entered_column for s in bound if s.entered_column is not None
-        }
+        self.candidates = _candidates(policy)
+        dated: list[Stage | Outcome] = [*policy.stages, *policy.outcomes]
+        self.written = {s.name for s in dated if s.entered_column}
+        # The column each dated stage is read from: the first candidate until a table is bound,
+        # then the one that table has. Stages missing here have no date in that table.
+        self.columns: dict[str, str] = {s: c[0] for s, c in self.candidates.items()}
         self._convert = coercer(types.DATETIME, timezone=timezone)
 
     def __bool__(self) -> bool:
-        return bool(self.columns)
+        return bool(self.candidates)
 
     # Reading
 
@@ -64,19 +68,69 @@ class DateColumns:
         None when the export lacks it. JSON objects name their own keys.
         """
         if table.columns is None:
-            return _json_dates(
-                [Column(s, types.DATETIME, c, self._convert) for s, c in self.columns.items()]
-            )
+            self.columns = {s: c[0] for s, c in self.candidates.items()}
+            return self._json_dates()
+        self.columns = self.found(positions)
         columns: list[Column] = []
         for stage, column in self.columns.items():
             index = positions(column)
-            if index is not None:
-                columns.append(Column(stage, types.DATETIME, index, self._convert))
+            assert index is not None  # found above
+            columns.append(Column(stage, types.DATETIME, index, self._convert))
         return compile_row_converter(columns)
 
+    def found(self, positions: Callable[[str], int | None]) -> dict[str, str]:
+        """For each stage, the first of its date columns that the export has."""
+        found: dict[str, str] = {}
+        for stage, candidates in self.candidates.items():
+            column = next((c for c in candidates if positions(c) is not None), None)
+            if column is not None:
+                found[stage] = column
+        return found
+
     def missing(self, positions: Callable[[str], int | None]) -> list[tuple[str, str]]:
-        """The (stage, column) pairs the export lacks."""
-        return [(s, c) for s, c in self.columns.items() if positions(c) is None]
+        """The (stage, column) pairs the export lacks, of columns the policy itself names.
+
+        A preset's columns are alternatives for stages the policy leaves undated: an export
+        without them is not missing anything."""
+        found = self.found(positions)
+        return [(s, self.candidates[s][0]) for s in self.written if s not in found]
+
+    def _json_dates(self) -> RowConverter:
+        """Dates from JSON objects, which name their own keys and have no header.
+
+        The first object stands for the header: a stage the preset dates is read from the first
+        of its keys that object has, and is undated in this export if it has none of them. (An
+        export whose first object leaves out a key that later ones carry loses those dates.)
+        """
+        keys: dict[str, str] | None = None
+
+        def convert(cells: Any) -> tuple[dict[str, Any], dict[str, CoercionError] | None]:
+            nonlocal keys
+            if keys is None:
+                keys = self._keys_of(cells)
+                self.columns = keys
+            record: dict[str, Any] = {}
+            bad: dict[str, CoercionError] | None = None
+            for stage, key in keys.items():
+                try:
+                    record[stage] = self._convert(cells.get(key))
+                except CoercionError as error:
+                    record[stage] = None
+                    bad = bad or {}
+                    bad[stage] = error
+            return record, bad
+
+        return convert
+
+    def _keys_of(self, first: Any) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for stage, candidates in self.candidates.items():
+            present = next((k for k in candidates if k in first), None)
+            if present is not None:
+                keys[stage] = present
+            elif stage in self.written:
+                keys[stage] = candidates[0]  # the policy's own column: its absence is a finding
+        return keys
 
     # Judging one record
 
@@ -99,8 +153,9 @@ class DateColumns:
 
         found.extend(self._skipped(reached, dates))
         found.extend(self._out_of_order([s.name for s in reached], dates))
-        if stage.entered_column and dates.get(stage.name) is None:
-            found.append(self._missing_date(stage.name, stage.entered_column))
+        column = self.columns.get(stage.name)
+        if column and dates.get(stage.name) is None:
+            found.append(self._missing_date(stage.name, column))
         for later in stages[stage.rank + 1 :]:
             when = dates.get(later.name)
             if when is not None and stage.name not in later.back_to:
@@ -111,7 +166,7 @@ class DateColumns:
                         f'"{later.name}" ({_day(when)}): it went back without the policy '
                         "allowing it, or its stage is out of date",
                         stage.name,
-                        {later.entered_column or later.name: when},
+                        {self.columns.get(later.name, later.name): when},
                     )
                 )
         stalled = self._stalled(stage, segments, dates)
@@ -121,8 +176,9 @@ class DateColumns:
 
     def _in_outcome(self, outcome: Outcome, dates: Dates) -> list[DateProblem]:
         found: list[DateProblem] = []
-        if outcome.entered_column and dates.get(outcome.name) is None:
-            found.append(self._missing_date(outcome.name, outcome.entered_column))
+        column = self.columns.get(outcome.name)
+        if column and dates.get(outcome.name) is None:
+            found.append(self._missing_date(outcome.name, column))
         left = self._last_dated(dates)
         if left is not None:
             move = self.ladder.judge(left.name, outcome.name)
@@ -136,7 +192,8 @@ class DateColumns:
         """A stage with a date column but no date, below a dated one, and not `allow skip`."""
         found: list[DateProblem] = []
         for position, stage in enumerate(reached[:-1]):
-            if not stage.entered_column or stage.skippable or dates.get(stage.name) is not None:
+            column = self.columns.get(stage.name)
+            if not column or stage.skippable or dates.get(stage.name) is not None:
                 continue
             later = [s for s in reached[position + 1 :] if dates.get(s.name) is not None]
             if not later:
@@ -147,7 +204,7 @@ class DateColumns:
                     f'the record reached "{later[0].name}" without a date for "{stage.name}", '
                     "a stage the policy does not allow to be skipped",
                     stage.name,
-                    {stage.entered_column: None},
+                    {column: None},
                 )
             )
         return found
@@ -194,7 +251,7 @@ class DateColumns:
             f'stalled: in "{stage.name}" for {days} days since {_day(entered)}, longer than '
             f"the {limit.days} days expected (as of {self.as_of.isoformat()})",
             stage.name,
-            {stage.entered_column or stage.name: entered},
+            {self.columns.get(stage.name, stage.name): entered},
         )
 
     def _last_dated(self, dates: Dates) -> Stage | None:
@@ -223,7 +280,8 @@ class DateColumns:
             reached = self.ladder.stages[: last.rank + 1] if last is not None else ()
             end_of_last = dates.get(stage_name)
 
-        entered = [s for s in reached if not s.entered_column or dates.get(s.name) is not None]
+        dated = self.columns
+        entered = [s for s in reached if s.name not in dated or dates.get(s.name) is not None]
         stays: list[Stay] = []
         for position, current in enumerate(entered):
             start = dates.get(current.name)
@@ -246,20 +304,18 @@ class DateColumns:
         return stays
 
 
-def _json_dates(columns: list[Column]) -> RowConverter:
-    def convert(cells: Any) -> tuple[dict[str, Any], dict[str, CoercionError] | None]:
-        record: dict[str, Any] = {}
-        bad: dict[str, CoercionError] | None = None
-        for column in columns:
-            try:
-                record[column.field] = column.convert(cells.get(column.key))
-            except CoercionError as error:
-                record[column.field] = None
-                bad = bad or {}
-                bad[column.field] = error
-        return record, bad
-
-    return convert
+def _candidates(policy: CheckedPolicy) -> dict[str, tuple[str, ...]]:
+    """Each dated stage's columns, in the order to try them: the policy's own `entered from`,
+    else the date columns of its CRM preset for that stage."""
+    preset = policy.preset.date_entered if policy.preset is not None else {}
+    candidates: dict[str, tuple[str, ...]] = {}
+    dated: list[Stage | Outcome] = [*policy.stages, *policy.outcomes]
+    for stage in dated:
+        if stage.entered_column is not None:
+            candidates[stage.name] = (stage.entered_column,)
+        elif preset.get(stage.name):
+            candidates[stage.name] = preset[stage.name]
+    return candidates
 
 
 def _day(when: dt.datetime) -> str:

@@ -178,8 +178,9 @@ class TimeInStage:
         if not self.dates:
             raise InputError(
                 names[0] if names else "-",
-                'the policy binds no date columns (`entered from "..."` under its stages), '
-                "so an export says nothing about time in stage; give an event log with --events",
+                'the policy binds no date columns (`entered from "..."` under its stages, or '
+                "a CRM preset's with `use hubspot`), so an export says nothing about time in "
+                "stage; give an event log with --events",
             )
         for name in names:
             with open_table(name, input_format=input_format, encoding=encoding) as table:
@@ -207,7 +208,13 @@ class TimeInStage:
             convert = coercer(declared.type, separator=declared.separator, timezone=self.timezone)
             assert key is not None
             columns.append(Column(name, declared.type, key, convert))
-        missing = self.dates.missing(lambda c: positions.get(c.strip().casefold()))
+
+        def position(column: str) -> int | None:
+            return positions.get(column.strip().casefold())
+
+        missing = self.dates.missing(position)
+        if not self.dates.found(position):  # none of them: say which were looked for
+            missing = [(stage, c[0]) for stage, c in self.dates.candidates.items()]
         if missing and table.columns is not None:
             raise InputError(
                 table.name,
@@ -219,7 +226,7 @@ class TimeInStage:
             convert_row = _json_converter(columns)
         else:
             convert_row = compile_row_converter(columns)
-        dates_of = self.dates.bind(table, lambda c: positions.get(c.strip().casefold()))
+        dates_of = self.dates.bind(table, position)
         ladder = _LadderStays(self, positions) if table.columns is not None else None
 
         # The loop runs once per record of exports with millions of rows: locals only.
@@ -346,8 +353,10 @@ class _LadderStays:
     def __init__(self, report: TimeInStage, positions: dict[str, int]) -> None:
         stages = report.policy.checked.stages
         self.report = report
+        # The date column of each stage in this export (bound just before), None if undated.
+        dated = report.dates.columns
         self.columns = [
-            positions.get(s.entered_column.strip().casefold()) if s.entered_column else None
+            positions.get(dated[s.name].strip().casefold()) if s.name in dated else None
             for s in stages
         ]
         self.names = [s.name for s in stages]
