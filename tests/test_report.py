@@ -141,7 +141,12 @@ def test_every_record_of_the_example_is_accounted_for() -> None:
     document = report_json(*EXAMPLE, "--by", "japan")
     # 300 rows: one ragged, two without a known stage.
     assert document["records"] == 299
-    assert document["skipped"] == {"no_stage": 2, "unreadable_rows": 1, "unreadable_dates": 0}
+    assert document["skipped"] == {
+        "no_stage": 2,
+        "unreadable_rows": 1,
+        "unreadable_dates": 0,
+        "unusable_events": 0,
+    }
     first = document["stages"][0]["groups"]
     assert sum(g["entered"] for g in first.values()) == 299 - 2
     for stage in document["stages"]:
@@ -160,6 +165,30 @@ def test_the_event_log_gives_the_same_story() -> None:
     assert document["events"] == 356
     assert ratio(document, "MQL") >= 1.5
     assert ratio(document, "Opportunity") >= 2
+
+    assert document["skipped"]["unusable_events"] == 1  # the event planted out of time order
+
+
+def test_events_the_report_cannot_use_are_counted(tmp_path: Path) -> None:
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "record_id,lifecycle_stage,timestamp\n"
+        "1,subscriber,2026-01-01\n"
+        "1,mql,2026-01-11\n"
+        "1,sql,2026-01-05\n"  # older than the record's last event
+        "2,nostage,2026-01-01\n"  # no stage of the policy
+        ",mql,2026-01-01\n"  # no record id
+        "3,mql,yesterday\n",  # a time that cannot be read
+        "utf-8",
+    )
+    document = report_json("policies/japan.stage", "--events", str(log), "--as-of", "2026-11-30")
+    assert document["events"] == 6 and document["skipped"]["unusable_events"] == 4
+    subscriber = figures(document, "Subscriber", "all records")
+    assert (subscriber["entered"], subscriber["moved_on"]) == (1, 1)
+
+    code, out, _ = run("report", "policies/japan.stage", "--events", str(log), "--no-color")
+    assert code == 0
+    assert "Not counted: 4 events with no known stage or record id" in out
 
 
 def test_without_by_there_is_one_group() -> None:

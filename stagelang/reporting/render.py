@@ -116,6 +116,8 @@ def skipped_line(report: Report) -> str | None:
         "no_stage": "records with no stage of the policy",
         "unreadable_rows": "unreadable rows",
         "unreadable_dates": "dates that could not be read (taken as missing)",
+        "unusable_events": "events with no known stage or record id, an unreadable time or "
+        "row, or out of time order (stagelang check --events lists them)",
     }
     parts = [
         f"{count:,} {words.get(what, what)}" for what, count in report.skipped.items() if count

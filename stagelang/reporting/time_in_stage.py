@@ -156,7 +156,12 @@ class TimeInStage:
         self.sources: list[str] = []
         self.records = 0
         self.events = 0
-        self.skipped: dict[str, int] = {"no_stage": 0, "unreadable_rows": 0, "unreadable_dates": 0}
+        self.skipped: dict[str, int] = {
+            "no_stage": 0,
+            "unreadable_rows": 0,
+            "unreadable_dates": 0,
+            "unusable_events": 0,
+        }
         self.dates = DateColumns(policy.checked, as_of=as_of, timezone=timezone)
 
     # Collecting
@@ -278,8 +283,11 @@ class TimeInStage:
             time_column=time_column,
             on_stay=self.add,
         )
-        for _finding in log.check_files(names, input_format=input_format, encoding=encoding):
-            pass  # transition findings are `stagelang check --events`'s business
+        for finding in log.check_files(names, input_format=input_format, encoding=encoding):
+            # Transition findings are `stagelang check --events`'s business; an event the
+            # report could not use is counted, so that nothing is left out unsaid.
+            if finding.code in UNUSABLE_EVENTS:
+                self.skipped["unusable_events"] += 1
         self.sources.extend(names)
         self.events += log.events
         self.records += log.records
@@ -336,6 +344,10 @@ class TimeInStage:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# The event log's findings about an event it then skips: no known stage or record id, a time or
+# a row that cannot be read, an event older than the record's last one.
+UNUSABLE_EVENTS = frozenset({"SL502", "SL505", "SL506", "SL518"})
 
 # Date cells repeat (a million records enter stages on a few thousand days): each distinct
 # text is parsed once. Datetimes with times repeat less; the cache is emptied when it grows.
