@@ -30,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from stagelang.fuzzing.questions import applicable
 from stagelang.fuzzing.records import Want, record_strategy
 from stagelang.fuzzing.values import field_values, strategy_for
-from stagelang.fuzzing.walks import Change, LadderRules, Move, TransitionRules, walk
+from stagelang.fuzzing.walks import Change, Move, PolicyRules, TransitionRules, walk
 from stagelang.policy import Policy
 
 __all__ = ["records", "transitions", "walk_machine"]
@@ -113,8 +113,9 @@ def _history(policy: Policy, record: dict[str, Any], today: dt.date) -> list[dic
 def walk_machine(
     policy: Policy, *, today: dt.date = DEFAULT_TODAY, rules: TransitionRules | None = None
 ) -> type[RuleBasedStateMachine]:
-    """A Hypothesis state machine that changes a record's fields and moves it up the ladder,
-    failing when the record enters a stage without meeting that stage's criteria.
+    """A Hypothesis state machine that changes a record's fields and moves it between stages
+    as the policy's ladder allows (the next stage up, `allow skip`, `allow back to`; or
+    `rules`), failing when the record enters a stage without meeting that stage's criteria.
 
     Run it in pytest with `TestWalks = walk_machine(policy).TestCase`, or from code with
     `hypothesis.stateful.run_state_machine_as_test(walk_machine(policy))`.
@@ -122,7 +123,7 @@ def walk_machine(
     checked = policy.checked
     values = field_values(checked, today)
     names = [n for n in checked.fields if n not in (checked.stage_field, checked.id_field)]
-    chosen_rules = rules or LadderRules()
+    chosen_rules = rules or PolicyRules()
 
     def any_value(name: str) -> st.SearchStrategy[Any]:
         kind = checked.fields[name].type

@@ -18,7 +18,7 @@ from stagelang.cli import main
 from stagelang.fuzzing import Budget, FuzzReport, fuzz
 from stagelang.fuzzing.report import render_text
 from stagelang.fuzzing.search import Answer
-from stagelang.fuzzing.walks import Change, Move, walk
+from stagelang.fuzzing.walks import Change, LadderRules, Move, PolicyRules, walk
 from stagelang.policy import Policy
 from stagelang.policy_tests import outcome
 
@@ -226,3 +226,50 @@ def test_a_walk_under_the_ladder_rules_only_enters_stages_it_meets() -> None:
         "moved to MQL",
         "move to SQL refused",
     ]
+
+
+SKIPPING = """\
+id field record_id
+stage field lifecycle_stage
+field engaged_sessions: int
+field need: bool
+field budget: decimal
+
+stage Lead
+  exit when engaged_sessions >= 1
+stage MQL requires engaged_sessions >= 1
+  exit when need
+stage SQL requires need
+  allow skip
+  exit when budget > 0
+stage Opportunity requires budget > 0
+  allow back to MQL
+"""
+
+
+def test_walks_follow_the_policy_s_skips_and_returns() -> None:
+    policy = stagelang.loads(SKIPPING, "skipping.stage")
+    rules = PolicyRules()
+    assert list(rules.moves(policy, 1)) == [2, 3]  # MQL: to SQL, or past it to Opportunity
+    assert list(rules.moves(policy, 3)) == [1]  # Opportunity: back to MQL only
+    assert list(LadderRules().moves(policy, 1)) == [2]
+
+    steps = [
+        Change("engaged_sessions", 1),
+        Move(0),  # to MQL
+        Change("budget", Decimal("10")),
+        Move(1),  # past SQL: refused, SQL's `need` is not met yet
+        Change("need", True),
+        Move(1),  # past SQL to Opportunity
+        Move(0),  # back to MQL
+    ]
+    result = walk(policy, {}, steps, TODAY)
+    assert result.broken is None
+    assert result.entered == ["Lead", "MQL", "Opportunity", "MQL"]
+    assert result.log[3] == "move to Opportunity refused"
+
+
+def test_the_fuzzer_walks_a_policy_with_skips_and_returns_and_finds_nothing() -> None:
+    report = fuzz(stagelang.loads(SKIPPING, "skipping.stage"), SMALL, today=TODAY)
+    assert report.walks is not None and report.walks.status == "holds"
+    assert report.holds, render_text(report)

@@ -31,10 +31,26 @@ from stagelang.compiler import runtime
 from stagelang.fuzzing.questions import Question, questions
 from stagelang.fuzzing.records import present, record_strategy
 from stagelang.fuzzing.search import Answer, Budget, Clock, _settings, answer
-from stagelang.fuzzing.walks import LadderRules, TransitionRules, Walk, steps_strategy, walk
+from stagelang.fuzzing.walks import (
+    LadderRules,
+    PolicyRules,
+    TransitionRules,
+    Walk,
+    steps_strategy,
+    walk,
+)
 from stagelang.policy import Policy
 
-__all__ = ["Answer", "Budget", "FuzzReport", "LadderRules", "Question", "TransitionRules", "fuzz"]
+__all__ = [
+    "Answer",
+    "Budget",
+    "FuzzReport",
+    "LadderRules",
+    "PolicyRules",
+    "Question",
+    "TransitionRules",
+    "fuzz",
+]
 
 PROPERTIES = {
     "reachable": "Every stage can be reached",
@@ -94,7 +110,7 @@ def fuzz(
     for question in questions(policy.checked):
         report.answers.append(answer(policy.checked, question, budget, clock, day))
     if walks:
-        report.walks = walk_search(policy, budget, clock, day, rules or LadderRules())
+        report.walks = walk_search(policy, budget, clock, day, rules or PolicyRules())
     return report
 
 

@@ -5,11 +5,13 @@ moment it entered each stage on the way, that stage's entry criteria (with the o
 segments it was in then) and the exit criteria of the stage it left. A rule set that lets a
 record reach Customer without ever meeting SQL's criteria breaks it.
 
-The rules are a plug-in (`TransitionRules`). `LadderRules` are the rules of the language today:
-one step up at a time, and only when the record conforms at the stage it moves to. Under them
-the property holds by construction, so the walk mostly guards the rules themselves: transition
-rules that allow skips, moves back or outcome stages plug in here and are held to the same
-property.
+The rules are a plug-in (`TransitionRules`). `PolicyRules`, the default, are the policy's own:
+a step up, a skip over stages marked `allow skip`, a return named by `allow back to` (the moves
+`stagelang check` accepts in a stage history), each entered only by a record that conforms at
+the stage it moves to. `LadderRules` allow only the step up. Because conforming at a stage means
+meeting the criteria of every stage below it, the property holds under both by construction;
+the walk guards the rules themselves, and any other rules plugged in here are held to the same
+property. Outcomes (Closed Lost) are off the ladder and are not walked into.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 
 from stagelang.analysis.model import CheckedPolicy
 from stagelang.fuzzing.values import field_values, strategy_for
+from stagelang.history.ladder import Ladder
 from stagelang.policy import Policy
 
 
@@ -49,6 +52,21 @@ class LadderRules:
         return policy.check(moved, today=today).conforms
 
 
+class PolicyRules:
+    """The moves the policy's ladder allows (`allow skip`, `allow back to`), nearest stage up
+    first; entered only by a record that conforms at the new stage."""
+
+    def moves(self, policy: Policy, rank: int) -> Sequence[int]:
+        ladder = Ladder(policy.checked)
+        names = [stage.name for stage in policy.checked.stages]
+        up = range(rank + 1, len(names))
+        down = range(rank - 1, -1, -1)
+        return [r for r in (*up, *down) if ladder.judge(names[rank], names[r]) is None]
+
+    def admits(self, policy: Policy, record: dict[str, Any], rank: int, today: dt.date) -> bool:
+        return LadderRules().admits(policy, record, rank, today)
+
+
 @dataclass(frozen=True)
 class Change:
     """A step of a walk: set a field to a value (None clears it)."""
@@ -70,7 +88,7 @@ class Move:
     choice: int
 
     def describe(self) -> str:
-        return "try to move up"
+        return "try to move"
 
 
 Step = Change | Move
@@ -96,7 +114,7 @@ def walk(
     rules: TransitionRules | None = None,
 ) -> Walk:
     """Replay `steps` from `start` under `rules`, stopping at the first broken promise."""
-    rules = rules or LadderRules()
+    rules = rules or PolicyRules()
     checked = policy.checked
     record = dict(start)
     rank = 0
