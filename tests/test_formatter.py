@@ -197,7 +197,9 @@ class Messy:
     def declaration(self) -> list[str]:
         """A declaration, or a stage and its clauses: one string for each."""
         kind = self.draw(
-            st.sampled_from(["policy", "extends", "id", "stage field", "field", "segment"])
+            st.sampled_from(
+                ["policy", "extends", "id", "stage field", "field", "segment", "invariant"]
+            )
         )
         kind = self.draw(st.sampled_from([kind, "stage", "stage"]))
         if kind in ("policy", "extends"):
@@ -213,7 +215,23 @@ class Messy:
             name = self.draw(field_names)
             condition = self.condition(self.draw(expressions))
             return [self.word("segment") + " " + name + self.space() + ":" + " " + condition]
+        if kind == "invariant":
+            return [self.invariant()]
         return self.stage()
+
+    def invariant(self) -> str:
+        """`invariant "name": stage >= NAME implies condition`, name and scope optional."""
+        line = self.word("invariant")
+        if self.draw(st.booleans()):
+            line += self.space() + self.literal(self.draw(st.text(max_size=8)))
+        line += self.draw(st.sampled_from([":", " :", ": ", " : "]))
+        if self.draw(st.booleans()):
+            operator = self.draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
+            line += self.word("stage") + self.space() + operator + self.space()
+            line += self.draw(stage_names) + " " + self.word("implies") + " "
+        else:
+            line += " "
+        return line + self.condition_text()
 
     def stage(self) -> list[str]:
         opener = self.draw(st.sampled_from(["stage", "stage", "outcome"]))
@@ -236,7 +254,8 @@ class Messy:
             return self.word("requires") + " " + self.condition_text()
         if kind == "in":
             segment = self.draw(field_names)
-            return f"{self.word('in')} {segment}{self.space()}{self.word('requires')} " + (
+            instead = self.word("instead") + " " if self.draw(st.booleans()) else ""
+            return f"{self.word('in')} {segment}{self.space()}{instead}{self.word('requires')} " + (
                 self.condition_text()
             )
         if kind == "exit":
