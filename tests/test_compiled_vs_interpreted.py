@@ -377,3 +377,117 @@ def test_replacing_overlays_agree_with_the_interpreter(
 
     assert policy.check(record, today=TODAY).conforms is expected
     assert bool(policy.check(record, today=TODAY).unmet) is not expected
+
+
+# Whole policies of generated shape: one to four stages, zero to two segments, each stage with
+# or without a global `requires`, with additive and replacing overlays and an exit. The
+# reference follows the language reference: a record at stage k conforms when, for every stage
+# up to k, the global `requires` holds unless one of its segments replaces it with `instead`,
+# every overlay of its segments holds, and every stage below k has its exit met. A clause
+# holds when the interpreter finds every criterion written on its line true.
+SEGMENT_CONDITIONS = {"jp": 's1 == "JP"', "big": "i1 >= 1"}
+
+
+@st.composite
+def ladders(draw: st.DrawFn) -> tuple[list[str], list[dict[str, Any]]]:
+    segments = draw(st.lists(st.sampled_from(list(SEGMENT_CONDITIONS)), unique=True, max_size=2))
+    count = draw(st.integers(1, 4))
+    stages = []
+    for rank in range(count):
+        overlays = []
+        if segments:
+            overlay = st.tuples(st.sampled_from(segments), st.booleans(), conditions)
+            overlays = draw(st.lists(overlay, max_size=3))
+        stages.append(
+            {
+                "requires": draw(st.one_of(st.none(), conditions)),
+                "overlays": overlays,
+                "exit": draw(st.one_of(st.none(), conditions)) if rank < count - 1 else None,
+            }
+        )
+    return segments, stages
+
+
+def ladder_text(segments: list[str], stages: list[dict[str, Any]]) -> tuple[str, dict[int, Any]]:
+    """The policy, and for each clause line what it is: ("requires", k), ("overlay", k, i) ..."""
+    lines = HEADER.splitlines()
+    lines += [f"segment {name}: {SEGMENT_CONDITIONS[name]}" for name in segments]
+    clauses: dict[int, Any] = {}
+    for rank, stage in enumerate(stages):
+        lines.append(f"stage {'ABCD'[rank]}")
+        if stage["requires"] is not None:
+            lines.append(f"  requires {stage['requires']}")
+            clauses[len(lines)] = ("requires", rank)
+        for number, (segment, instead, condition) in enumerate(stage["overlays"]):
+            lines.append(f"  in {segment} {'instead ' if instead else ''}requires {condition}")
+            clauses[len(lines)] = ("overlay", rank, number)
+        if stage["exit"] is not None:
+            lines.append(f"  exit when {stage['exit']}")
+            clauses[len(lines)] = ("exit", rank)
+    return "\n".join(lines) + "\n", clauses
+
+
+@given(ladders(), st.data())
+def test_generated_policies_agree_with_the_language_reference(
+    ladder: tuple[list[str], list[dict[str, Any]]], data: st.DataObject
+) -> None:
+    segments, stages = ladder
+    text, clauses = ladder_text(segments, stages)
+    policy = stagelang.loads(text, "generated.stage")
+    checked = policy.checked
+    interpreter = Interpreter(checked)
+    rank = data.draw(st.integers(0, len(stages) - 1))
+    record = data.draw(records("abcd"[rank]))
+
+    truth: dict[Any, bool] = {}
+    failing: dict[Any, set[tuple[int, int]]] = {}  # each clause's criteria not met, by place
+    for stage in checked.stages:
+        for criterion in (*stage.entry, *stage.exit):
+            met = interpreter.truth(criterion.condition, record, TODAY) is True
+            clause = clauses[criterion.span.line]
+            truth[clause] = truth.get(clause, True) and met
+            if not met:
+                failing.setdefault(clause, set()).add((criterion.span.line, criterion.span.column))
+    inside = {
+        name
+        for name in segments
+        if interpreter.truth(checked.segments[name].condition, record, TODAY) is True
+    }
+
+    def applying(k: int) -> list[Any]:
+        """The entry clauses of stage k that apply to this record."""
+        overlays = stages[k]["overlays"]
+        replaced = any(segment in inside and instead for segment, instead, _ in overlays)
+        found: list[Any] = []
+        if stages[k]["requires"] is not None and not replaced:
+            found.append(("requires", k))
+        for number, (segment, _, _) in enumerate(overlays):
+            if segment in inside:
+                found.append(("overlay", k, number))
+        return found
+
+    def entry_met(k: int) -> bool:
+        return all(truth[clause] for clause in applying(k))
+
+    def exit_met(k: int) -> bool:
+        return stages[k]["exit"] is None or truth[("exit", k)]
+
+    expected = all(entry_met(k) for k in range(rank + 1)) and all(exit_met(k) for k in range(rank))
+    verdict = policy.check(record, today=TODAY)
+    assert verdict.conforms is expected
+
+    # Every criterion that applies and is not met is listed, and nothing else.
+    applied = [c for k in range(rank + 1) for c in applying(k)]
+    applied += [("exit", k) for k in range(rank) if stages[k]["exit"] is not None]
+    unmet = {place for clause in applied for place in failing.get(clause, set())}
+    listed = {(u.criterion.span.line, u.criterion.span.column) for u in verdict.unmet}
+    assert listed == unmet
+
+    reached = None
+    for k in range(len(stages)):
+        if not entry_met(k):
+            break
+        reached = "ABCD"[k]
+        if not exit_met(k):
+            break
+    assert policy.qualify(record, today=TODAY) == reached
