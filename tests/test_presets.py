@@ -162,11 +162,18 @@ def test_a_stage_the_crm_does_not_have_is_a_warning_unless_it_has_values() -> No
 
 def test_an_unknown_preset_is_an_error_with_a_suggestion() -> None:
     _, found = stagelang.check_source("use hubspt\nstage Lead\n", "test.stage")
-    # Without the preset the policy has no stage field either (SL106) nor id field (SL107).
-    assert [d.code for d in found] == ["SL106", "SL107", "SL124"]
-    found = [d for d in found if d.code == "SL124"]
+    # Not also "no stage field" (SL106) and "no id field" (SL107): the preset would give them.
+    assert [d.code for d in found] == ["SL124"]
     assert found[0].span.line == 1 and found[0].span.column == 5
     assert 'did you mean "use hubspot"?' in (found[0].help or "")
+
+
+def test_use_salesforce_alone_asks_which_object() -> None:
+    _, found = stagelang.check_source("use Salesforce\nstage Open\n", "test.stage")
+    assert [d.code for d in found] == ["SL124"]
+    assert (found[0].help or "").startswith(
+        'say which object: "use salesforce leads" or "use salesforce opportunities"'
+    )
 
 
 def test_two_different_presets_are_an_error_but_a_repeated_one_is_not(tmp_path: Path) -> None:

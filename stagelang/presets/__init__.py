@@ -15,6 +15,10 @@ leaves out:
 
 A stage the preset does not know, such as a custom Meeting Booked stage, is left as it is, with
 a warning saying how the CRM will write it. Everything the policy writes itself wins.
+
+The date-entered columns are data only (`PresetUse.date_entered`): a preset does not add
+`entered from` lines, because which of the several HubSpot column names an export carries is
+known only when the export is read, and the history checks bind one column per stage.
 """
 
 from __future__ import annotations
@@ -191,8 +195,13 @@ def _with_values(decl: nodes.StageDecl, crm_stage: PresetStage) -> nodes.StageDe
 
 
 def _unknown_preset(use: nodes.UseDecl, file: str) -> Diagnostic:
+    wanted = " ".join(use.preset.lower().split())
+    starting = [name for name in preset_names() if name.startswith(wanted + " ")]
     guess = closest(use.preset, preset_names())
-    hint = f'did you mean "use {guess}"? ' if guess else ""
+    if len(starting) > 1:  # `use salesforce`: leads or opportunities?
+        hint = "say which object: " + " or ".join(f'"use {name}"' for name in starting) + "; "
+    else:
+        hint = f'did you mean "use {guess}"? ' if guess else ""
     return diagnose(
         "SL124",
         f'there is no preset called "{use.preset}"',
