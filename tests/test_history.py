@@ -245,6 +245,54 @@ def test_stays_from_dates(policy: stagelang.Policy) -> None:
     assert columns.stays("closed_lost", (), lost) == [Stay("SQL", 20.0, ENDED)]
 
 
+# A close date serves the ends of the pipeline: Won, and the outcome Lost.
+CLOSE_DATE = """\
+policy "pipeline"
+id field opportunity_id
+stage field deal_stage
+field close_value: decimal
+
+stage Prospecting
+stage Engaging
+  entered from "engage_date"
+stage Won requires close_value > 0
+  entered from "close_date"
+
+outcome Lost
+  entered from "close_date"
+"""
+
+
+def test_only_the_ends_of_the_pipeline_may_share_a_date_column() -> None:
+    assert "SL306" not in lint_codes(CLOSE_DATE)
+    shared_on_the_ladder = CLOSE_DATE.replace('"engage_date"', '"close_date"')
+    # Won and Lost each tie with Engaging, which a record passes through on its way to them.
+    found = stagelang.check_source(shared_on_the_ladder)[1]
+    assert [d.message for d in found if d.code == "SL306"] == [
+        'the date column "close_date" is bound to both "Engaging" and "Won"',
+        'the date column "close_date" is bound to both "Engaging" and "Lost"',
+    ]
+
+
+def test_a_shared_close_date_dates_the_end_the_record_is_at() -> None:
+    columns = DateColumns(stagelang.loads(CLOSE_DATE).checked, as_of=AS_OF)
+    engaged, closed = day("2026-01-01"), day("2026-03-02")
+    dates = {"Engaging": engaged, "Won": closed, "Lost": closed}
+
+    # Lost: the stay in Engaging ended with the loss; Won is not taken as reached.
+    assert columns.problems("Lost", (), dates) == []
+    assert columns.stays("Lost", (), dates) == [
+        Stay("Prospecting", None, MOVED_ON),
+        Stay("Engaging", 60.0, ENDED),
+    ]
+    # Won: the same date is Won's.
+    assert columns.problems("Won", (), dates) == []
+    assert [(s.stage, s.days, s.ending) for s in columns.stays("Won", (), dates)][1:] == [
+        ("Engaging", 60.0, MOVED_ON),
+        ("Won", 120.0, STILL_THERE),
+    ]
+
+
 # Event logs ----------------------------------------------------------------------------------
 
 

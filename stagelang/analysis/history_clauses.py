@@ -145,7 +145,13 @@ def back_to_not_earlier(declarations: Declarations) -> Iterator[Diagnostic]:
 
 
 def date_column_twice(declarations: Declarations) -> Iterator[Diagnostic]:
-    """Two stages reading their entered date from one column would always tie."""
+    """Two stages reading their entered date from one column would always tie.
+
+    Except where a record reaches only one of them: the ends of a pipeline (the last stage
+    and the outcomes) may share a column, as a close date serves both Won and Lost."""
+    ends = {o.name for o in declarations.outcomes}
+    if declarations.stages:
+        ends.add(declarations.stages[-1].name)
     owners: dict[str, str] = {}
     for stage in (*declarations.stages, *declarations.outcomes):
         for clause in stage.history:
@@ -153,7 +159,7 @@ def date_column_twice(declarations: Declarations) -> Iterator[Diagnostic]:
                 continue
             key = clause.column.strip().casefold()
             owner = owners.setdefault(key, stage.name)
-            if owner == stage.name:
+            if owner == stage.name or {owner, stage.name} <= ends:
                 continue
             yield diagnose(
                 "SL306",
@@ -161,7 +167,8 @@ def date_column_twice(declarations: Declarations) -> Iterator[Diagnostic]:
                 clause.column_span,
                 declarations.file,
                 help="each stage needs the column with the date it was entered; "
-                'HubSpot exports one per stage, such as "Became a Customer Date"',
+                'HubSpot exports one per stage, such as "Became a Customer Date" (only the '
+                "last stage and the outcomes, which a record reaches one of, may share one)",
             )
 
 

@@ -54,6 +54,7 @@ class DateColumns:
         # The column each dated stage is read from: the first candidate until a table is bound,
         # then the one that table has. Stages missing here have no date in that table.
         self.columns: dict[str, str] = {s: c[0] for s, c in self.candidates.items()}
+        self._sharing = _sharing(dated)
         self._convert = coercer(types.DATETIME, timezone=timezone)
 
     def __bool__(self) -> bool:
@@ -132,12 +133,21 @@ class DateColumns:
                 keys[stage] = candidates[0]  # the policy's own column: its absence is a finding
         return keys
 
+    def _own(self, stage_name: str, dates: Dates) -> Dates:
+        """A column the ends of the pipeline share (a close date for Won and Lost) dates the
+        end the record is at, not the others."""
+        others = self._sharing.get(stage_name)
+        if not others:
+            return dates
+        return {name: None if name in others else when for name, when in dates.items()}
+
     # Judging one record
 
     def problems(
         self, stage_name: str, segments: tuple[str, ...], dates: Dates
     ) -> list[DateProblem]:
         """Everything a record's dates contradict, lowest stage first."""
+        dates = self._own(stage_name, dates)
         stage = self.ladder.stage(stage_name)
         if stage is not None:
             return self._on_ladder(stage, segments, dates)
@@ -267,6 +277,7 @@ class DateColumns:
         A stay in the current stage is still running (censored at the as-of date). A stay
         whose end is not dated, or whose dates are out of order, has an unknown length.
         """
+        dates = self._own(stage_name, dates)
         stage = self.ladder.stage(stage_name)
         outcome = self.ladder.outcome(stage_name)
         if stage is None and outcome is None:
@@ -316,6 +327,21 @@ def _candidates(policy: CheckedPolicy) -> dict[str, tuple[str, ...]]:
         elif preset.get(stage.name):
             candidates[stage.name] = preset[stage.name]
     return candidates
+
+
+def _sharing(dated: list[Stage | Outcome]) -> dict[str, frozenset[str]]:
+    """For each stage whose column another stage shares, the others (lint allows that only
+    between the ends of a pipeline, which a record reaches one of)."""
+    by_column: dict[str, set[str]] = {}
+    for stage in dated:
+        if stage.entered_column:
+            by_column.setdefault(stage.entered_column.strip().casefold(), set()).add(stage.name)
+    return {
+        name: frozenset(names - {name})
+        for names in by_column.values()
+        if len(names) > 1
+        for name in names
+    }
 
 
 def _day(when: dt.datetime) -> str:
