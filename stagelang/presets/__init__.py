@@ -16,9 +16,10 @@ leaves out:
 A stage the preset does not know, such as a custom Meeting Booked stage, is left as it is, with
 a warning saying how the CRM will write it. Everything the policy writes itself wins.
 
-The date-entered columns are data only (`PresetUse.date_entered`): a preset does not add
-`entered from` lines, because which of the several HubSpot column names an export carries is
-known only when the export is read, and the history checks bind one column per stage.
+A preset does not add `entered from` lines, because which of the several HubSpot column names
+an export carries is known only when the export is read: `PresetUse.date_entered` lists them,
+and the history checks (stagelang.history.dates) read the first one an export has for each
+stage that names no column of its own.
 """
 
 from __future__ import annotations
