@@ -79,6 +79,9 @@ class RecordResult:
     unreadable: bool = False
     # Findings a waiver exempts (stagelang.waivers): reported apart, never dropped.
     waived: list[WaivedFinding] = field(default_factory=list)
+    # The typed values the record was checked with (None for a row that could not be read),
+    # so that a caller can ask more of the policy, as `stagelang impact` asks `qualify`.
+    record: dict[str, Any] | None = None
 
     @property
     def conforms(self) -> bool:
@@ -293,12 +296,16 @@ class Checker:
                         tally = by_segment[segment]
                         tally.records += 1
                         tally.conforming += 1
-                    yield RecordResult(file, row.line, record_id, stage, segments, [], row)
+                    yield RecordResult(
+                        file, row.line, record_id, stage, segments, [], row, record=record
+                    )
                     continue
                 findings = self._findings(file, row.line, record, bad, verdict, record_id, first)
                 if history:
                     findings.extend(history)
-                result = RecordResult(file, row.line, record_id, stage, segments, findings, row)
+                result = RecordResult(
+                    file, row.line, record_id, stage, segments, findings, row, record=record
+                )
                 if self.waivers is not None:
                     result.findings, result.waived = self.waivers.split(record_id, record, findings)
             summary.add(result)

@@ -28,8 +28,10 @@ from stagelang.diagnostics import Severity, render
 from stagelang.errors import PolicyError, PolicyFileError
 from stagelang.findings import DATA_RULES, Finding
 from stagelang.history.events import EventLog
+from stagelang.impact import Impact, ImpactError
+from stagelang.impact import compare as compare_policies
 from stagelang.linting import LintReport, find_policy_files, lint_paths
-from stagelang.outputs import ci, text_report
+from stagelang.outputs import ci, impact_report, text_report
 from stagelang.outputs.csv_report import CsvWriter
 from stagelang.outputs.grouping import Groups
 from stagelang.outputs.json_report import JsonWriter
@@ -882,6 +884,122 @@ def _fmt_summary(changed: int, unchanged: int, failed: int, dry_run: bool) -> st
     if failed:
         parts.append(f"{failed} could not be formatted")
     return ", ".join(parts) + "."
+
+
+@main.command()
+@click.argument("old_path", metavar="OLD", type=click.Path())
+@click.argument("new_path", metavar="NEW", type=click.Path())
+@click.argument("data", nargs=-1, required=True, type=click.Path())
+@_policy_root_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal; markdown for a pull-request comment; github appends the "
+    "Markdown to the job summary ($GITHUB_STEP_SUMMARY) and writes a notice; json for tools.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(list(FORMATS)),
+    help="Read DATA as this format (default: by file extension).",
+)
+@click.option("--encoding", help="The export's encoding (default: detected), e.g. cp932.")
+@click.option(
+    "--timezone",
+    "zone_name",
+    default="UTC",
+    show_default=True,
+    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date `today` means in both policies (default: the current date in UTC).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many example records to show for each kind of change.",
+)
+@click.option(
+    "--fail-on-new-failures",
+    is_flag=True,
+    help="Exit 1 when a record that conforms under OLD does not under NEW.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the text output.")
+def impact(
+    old_path: str,
+    new_path: str,
+    data: tuple[str, ...],
+    output_format: str,
+    input_format: str | None,
+    encoding: str | None,
+    zone_name: str,
+    as_of: dt.datetime | None,
+    limit: int,
+    fail_on_new_failures: bool,
+    color: bool | None,
+) -> None:
+    """Show what changing policy OLD into NEW does to the records of exports.
+
+    Both versions check every record of DATA; the report counts, per stage and per segment,
+    the records that newly fail, newly pass, or qualify for a different stage, with examples
+    and the reasons. Exit 0 (or 1 with --fail-on-new-failures when a record newly fails);
+    2 for a policy with errors or an export either policy cannot read.
+
+    \b
+    Examples:
+      git worktree add ../base main     # the policies as they are on main
+      stagelang impact ../base/policies/japan.stage policies/japan.stage export.csv
+      stagelang impact old.stage new.stage export.csv --format markdown > comment.md
+      stagelang impact old.stage new.stage export.csv --format github
+    """
+    old = _load_policy_or_exit(old_path)
+    new = _load_policy_or_exit(new_path)
+    timezone = _timezone_or_exit(zone_name)
+    try:
+        found = compare_policies(
+            old,
+            new,
+            list(data),
+            input_format=input_format,
+            encoding=encoding,
+            timezone=timezone,
+            as_of=as_of.date() if as_of else None,
+            limit=limit,
+        )
+    except (InputError, ImpactError) as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+    if output_format == "markdown":
+        click.echo(impact_report.render_markdown(found), nl=False)
+    elif output_format == "json":
+        impact_report.write_json(found, sys.stdout)
+    elif output_format == "github":
+        _impact_to_github(found)
+    else:
+        use_color = _wants_color() if color is None else color
+        impact_report.render_text(console_for(sys.stdout, use_color), found)
+    failing = fail_on_new_failures and found.totals.newly_failing
+    sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def _impact_to_github(found: Impact) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        impact_report.write_github(found, sys.stdout, None)
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            impact_report.write_github(found, sys.stdout, summary)
+    except OSError as error:
+        click.echo(f"stagelang: {path}: cannot write the job summary: {error.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 @main.command()
