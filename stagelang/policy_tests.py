@@ -241,7 +241,9 @@ def _normal(text: str) -> str:
 
 
 def _all_criteria(policy: Policy) -> list[Criterion]:
-    return [c for stage in policy.checked.stages for c in (*stage.entry, *stage.exit)]
+    checked = policy.checked
+    ladder = [c for stage in checked.stages for c in (*stage.entry, *stage.exit)]
+    return ladder + [c for outcome in checked.outcomes for c in outcome.entry]
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -336,8 +338,23 @@ def _case(where: str, raw: Any, line: int, number: int, policy: Policy) -> Case:
     record = _record(where, raw.get("record", {}), policy)
     stage_field = policy.checked.stage_field
     if stage_field not in record and not expect[0].startswith("qualifies"):
-        record[stage_field] = expect[0].split()[2 if expect[0].startswith("conforms") else 1]
+        match = _EXPECTATION.match(expect[0])
+        assert match is not None  # checked by _expectation above
+        record[stage_field] = _stage_value(policy, match.group(2) or match.group(4))
     return Case(str(raw.get("name", f"case {number}")), line, record, expect)
+
+
+def _stage_value(policy: Policy, name: str) -> str:
+    """The CRM value a record at stage (or outcome) `name` holds: its first `values` entry,
+    which is the name itself unless the policy lists others (`values "Meeting Booked"`)."""
+    values = {stage.name: stage.values for stage in policy.checked.stages}
+    values.update((outcome.name, outcome.values) for outcome in policy.checked.outcomes)
+    return values[name][0] if name in values else name
+
+
+def _stage_names(policy: Policy) -> list[str]:
+    """The stages of the ladder, then the outcomes off it (Closed Lost)."""
+    return [*policy.stages, *(outcome.name for outcome in policy.checked.outcomes)]
 
 
 _EXPECTATION = re.compile(
@@ -353,10 +370,10 @@ def _expectation(where: str, text: str, policy: Policy) -> str:
             '"fails STAGE", "fails STAGE: FIELD, FIELD" or "qualifies as STAGE"'
         )
     stage = match.group(2) or match.group(4) or match.group(7)
-    if stage not in policy.stages and not (match.group(6) and stage == "nothing"):
+    names = _stage_names(policy)
+    if stage not in names and not (match.group(6) and stage == "nothing"):
         raise PolicyTestError(
-            f'{where}: "{stage}" is not a stage of {policy.file} '
-            f"(stages: {', '.join(policy.stages)})"
+            f'{where}: "{stage}" is not a stage of {policy.file} (stages: {", ".join(names)})'
         )
     for name in (match.group(5) or "").split(","):
         if name.strip() and name.strip() not in policy.fields:

@@ -236,3 +236,45 @@ def test_json_lists_every_case_with_both_verdicts() -> None:
         "actual": ["fails SQL: budget"],
     }
     assert leads["coverage"]["criteria"] == 6
+
+
+OUTCOMES = """\
+id field record_id
+stage field lifecycle_stage
+field need: bool
+field loss_reason: string
+
+stage MQL
+  exit when need
+stage meeting requires need
+  values "Meeting Booked"
+outcome closed_lost "Closed Lost"
+  requires loss_reason is set
+"""
+
+
+def test_outcomes_and_stages_known_by_other_values_can_be_expected(tmp_path: Path) -> None:
+    write(tmp_path, "deals.stage", OUTCOMES)
+    path = write(
+        tmp_path,
+        "deals.test.toml",
+        '[[case]]\nexpect = "conforms at meeting"\n[case.record]\nneed = true\n'
+        '[[case]]\nexpect = "conforms at closed_lost"\n[case.record]\nloss_reason = "price"\n'
+        '[[case]]\nexpect = "fails closed_lost: loss_reason"\n',
+    )
+    result = run_file(path)
+    assert [r.passed for r in result.results] == [True, True, True]
+    # The stage field was filled with the CRM value each expectation's stage is known by.
+    assert [r.case.record["lifecycle_stage"] for r in result.results] == [
+        "Meeting Booked",
+        "closed_lost",
+        "closed_lost",
+    ]
+    untested = {c.describe(): gap for c, gap in result.coverage.untested()}
+    assert "closed_lost requires loss_reason is set" not in untested
+    assert len(result.coverage.criteria) == 3
+
+    bad = write(tmp_path, "deals.test.toml", '[[case]]\nexpect = "conforms at won"\n')
+    code, _, err = run("test", bad)
+    assert code == 2
+    assert '"won" is not a stage of' in err and "(stages: MQL, meeting, closed_lost)" in err
