@@ -273,3 +273,25 @@ def test_the_fuzzer_walks_a_policy_with_skips_and_returns_and_finds_nothing() ->
     report = fuzz(stagelang.loads(SKIPPING, "skipping.stage"), SMALL, today=TODAY)
     assert report.walks is not None and report.walks.status == "holds"
     assert report.holds, render_text(report)
+
+
+def test_an_outcome_no_record_can_meet_is_reported_like_a_stage() -> None:
+    policy = stagelang.loads(
+        SKIPPING
+        + "field loss_reason: string\n"
+        + "outcome closed_lost\n  requires loss_reason is set\n"
+        + "outcome disqualified\n  requires budget > 0 and budget < 0\n",
+        "outcomes.stage",
+    )
+    report = fuzz(policy, SMALL, today=TODAY)
+    lost = answers(report, "reachable", "closed_lost")
+    assert lost.status == "holds"
+    assert lost.example is not None and lost.example["lifecycle_stage"] == "closed_lost"
+    assert outcome(policy, lost.example, TODAY) == ["conforms at closed_lost"]
+    disqualified = answers(report, "reachable", "disqualified")
+    assert disqualified.status == "fails"
+    assert disqualified.never_together == [
+        "disqualified requires budget > 0",
+        "disqualified requires budget < 0",
+    ]
+    assert not report.holds

@@ -74,7 +74,8 @@ def applicable(policy: CheckedPolicy, stage: Stage, segments: tuple[str, ...]) -
 
 
 def reachability(policy: CheckedPolicy) -> Iterator[Question]:
-    """For every stage and every group: a record that conforms there."""
+    """For every stage and every group: a record that conforms there. Then the same for each
+    outcome off the ladder (Closed Lost), whose own criteria are all a record there meets."""
     for stage in policy.stages:
         for segment, inside, outside in contexts(policy):
             yield Question(
@@ -84,6 +85,16 @@ def reachability(policy: CheckedPolicy) -> Iterator[Question]:
                 inside,
                 outside,
                 tuple(goal(c) for c in applicable(policy, stage, inside)),
+            )
+    for outcome in policy.outcomes:
+        for segment, inside, outside in contexts(policy):
+            yield Question(
+                "reachable",
+                _subject(outcome.name, segment),
+                outcome.name,
+                inside,
+                outside,
+                tuple(goal(c) for c in outcome.entry if c.applies(inside)),
             )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from stagelang.analysis import types
-from stagelang.analysis.model import CheckedPolicy, Stage
+from stagelang.analysis.model import CheckedPolicy, Outcome, Stage
 from stagelang.compiler.interpreter import Interpreter
 from stagelang.fuzzing.values import field_values, strategy_for
 from stagelang.syntax import nodes
@@ -36,7 +36,7 @@ class Want:
 
 def record_strategy(
     policy: CheckedPolicy,
-    stage: Stage | None,
+    stage: Stage | Outcome | None,
     wants: Sequence[Want],
     today: dt.date,
     *,

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from stagelang.analysis import fields_read
-from stagelang.analysis.model import CheckedPolicy
+from stagelang.analysis.model import CheckedPolicy, Outcome, Stage
 from stagelang.compiler.interpreter import Interpreter
 from stagelang.fuzzing.questions import Question
 from stagelang.fuzzing.records import Want, present, record_strategy
@@ -102,7 +102,7 @@ def answer(
         )
 
     wants = _wants(policy, question)
-    strategy = record_strategy(policy, policy.stage_named(question.stage), wants, today)
+    strategy = record_strategy(policy, _stage_or_outcome(policy, question.stage), wants, today)
     try:
         example = find(
             strategy,
@@ -128,6 +128,11 @@ def answer(
     elif question.expect_example:
         answer.never_together = _never_together(question, seen)
     return answer
+
+
+def _stage_or_outcome(policy: CheckedPolicy, name: str) -> Stage | Outcome:
+    outcomes = {outcome.name: outcome for outcome in policy.outcomes}
+    return outcomes[name] if name in outcomes else policy.stage_named(name)
 
 
 def _settings(budget: Budget) -> settings:
