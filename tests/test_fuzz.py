@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 from conftest import POLICIES, ROOT
@@ -16,7 +17,7 @@ from conftest import POLICIES, ROOT
 import stagelang
 from stagelang.cli import main
 from stagelang.fuzzing import Budget, FuzzReport, fuzz
-from stagelang.fuzzing.report import render_text
+from stagelang.fuzzing.report import render_json, render_text
 from stagelang.fuzzing.search import Answer
 from stagelang.fuzzing.walks import Change, LadderRules, Move, PolicyRules, walk
 from stagelang.policy import Policy
@@ -25,6 +26,10 @@ from stagelang.policy_tests import outcome
 DATA = ROOT / "tests" / "data" / "fuzz"
 TODAY = dt.date(2026, 4, 1)
 SMALL = Budget(max_examples=100)
+SCHEMA = json.loads((ROOT / "docs" / "fuzz-output.schema.json").read_text("utf-8"))
+VALIDATOR = jsonschema.Draft202012Validator(
+    SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +152,7 @@ def test_runs_are_repeatable_and_the_seed_is_reported() -> None:
     second = run(*args, "--seed", "7", "--as-of", "2026-04-01")
     assert first == second
     document = json.loads(first[1])
+    VALIDATOR.validate(document)
     assert document["seed"] == 7 and document["holds"] is False
     statuses = {(q["property"], q["subject"]): q["status"] for q in document["questions"]}
     assert statuses[("reachable", "Customer in japan")] == "fails"
@@ -174,6 +180,7 @@ def test_an_exhausted_deadline_leaves_questions_unfinished_and_fails() -> None:
     )
     assert report.unfinished and not report.holds
     assert all(a.status == "unfinished" for a in report.answers)
+    VALIDATOR.validate(json.loads(render_json(report)))
     assert render_text(report).endswith(
         "Unfinished: the deadline came first (0 properties failed so far).\n"
     )
@@ -205,6 +212,10 @@ def test_walks_catch_rules_that_let_a_record_skip_a_stage_s_criteria() -> None:
     assert smallest.broken.startswith("entered ")
     assert " without meeting: " in smallest.broken
     assert not report.holds
+    document = json.loads(render_json(report))
+    VALIDATOR.validate(document)
+    assert document["walks"]["broken"] == smallest.broken
+    assert document["walks"]["steps"] == smallest.log
 
 
 def test_a_walk_under_the_ladder_rules_only_enters_stages_it_meets() -> None:

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 from conftest import POLICIES, ROOT
@@ -16,6 +17,7 @@ from stagelang.cli import main
 from stagelang.policy_tests import PolicyTestError, run_file
 
 CASES = "tests/data/policy_tests"
+SCHEMA = json.loads((ROOT / "docs" / "test-output.schema.json").read_text("utf-8"))
 LEADS = f"{CASES}/leads.test.toml"
 
 
@@ -225,6 +227,12 @@ def test_json_lists_every_case_with_both_verdicts() -> None:
     code, out, _ = run("test", CASES, "--format", "json")
     assert code == 1
     document = json.loads(out)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator.check_schema(SCHEMA)
+    validator.validate(document)
+    validator.validate(json.loads(run("test", "policies/", "--format", "json")[1]))
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({**document, "passed": "3"})
     assert (document["passed"], document["failed"]) == (3, 2)
     (leads,) = document["files"]
     wrong = leads["cases"][3]
