@@ -209,3 +209,10 @@ def test_counts_agree_with_checking_each_policy_on_its_own() -> None:
     newly_failing = {line for line in before if before[line] and not after[line]}
     assert {c.line for c in found.examples["newly failing"]} == newly_failing
     assert found.totals.newly_failing == len(newly_failing) > 0
+
+
+def test_text_output(tmp_path: Path) -> None:
+    old = variant(tmp_path, 2, "old.stage")
+    _, out, _ = run("impact", old, POLICY, EXPORT, "--as-of", "2026-12-03", "--no-color")
+
+    assert_golden("impact_small.txt", out.replace(old, "old.stage"))
