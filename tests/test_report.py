@@ -167,6 +167,11 @@ def test_the_event_log_gives_the_same_story() -> None:
     assert ratio(document, "Opportunity") >= 2
 
     assert document["skipped"]["unusable_events"] == 1  # the event planted out of time order
+    _, out, _ = run(
+        "report", "policies/japan.stage", "--events", "examples/stage-changes.csv", "--as-of",
+        "2026-11-30", "--no-color",
+    )  # fmt: skip
+    assert "Not counted: 1 event with no known stage" in out
 
 
 def test_events_the_report_cannot_use_are_counted(tmp_path: Path) -> None:

@@ -112,16 +112,23 @@ def heading(report: Report) -> str:
 
 
 def skipped_line(report: Report) -> str | None:
+    # What was not counted, in the singular and the plural.
     words = {
-        "no_stage": "records with no stage of the policy",
-        "unreadable_rows": "unreadable rows",
-        "unreadable_dates": "dates that could not be read (taken as missing)",
-        "unusable_events": "events with no known stage or record id, an unreadable time or "
-        "row, or out of time order (stagelang check --events lists them)",
+        "no_stage": ("record", "records", " with no stage of the policy"),
+        "unreadable_rows": ("unreadable row", "unreadable rows", ""),
+        "unreadable_dates": ("date", "dates", " that could not be read (taken as missing)"),
+        "unusable_events": (
+            "event",
+            "events",
+            " with no known stage or record id, an unreadable time or row, or out of time "
+            "order (stagelang check --events lists them)",
+        ),
     }
-    parts = [
-        f"{count:,} {words.get(what, what)}" for what, count in report.skipped.items() if count
-    ]
+    parts = []
+    for what, count in report.skipped.items():
+        if count:
+            one, many, rest = words.get(what, (what, what, ""))
+            parts.append(f"{count:,} {one if count == 1 else many}{rest}")
     return "Not counted: " + ", ".join(parts) + "." if parts else None
 
 
