@@ -537,12 +537,19 @@ def preset_files(tmp_path: Path) -> tuple[str, Path]:
     return str(policy), export
 
 
+@pytest.mark.parametrize("as_json", [False, True])
 def test_a_preset_dates_the_stages_the_policy_leaves_undated(
-    preset_files: tuple[str, Path],
+    preset_files: tuple[str, Path], tmp_path: Path, as_json: bool
 ) -> None:
+    import csv
     import json
 
     policy, export = preset_files
+    if as_json:
+        with export.open(encoding="utf-8", newline="") as file:
+            rows = list(csv.DictReader(file))
+        export = tmp_path / "contacts.jsonl"
+        export.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
     code, out, err = run("check", policy, str(export), "--as-of", "2026-06-30", "--format", "json")
     found = [(f["code"], f["id"], f.get("values")) for f in json.loads(out)["findings"]]
 
@@ -578,3 +585,32 @@ def test_the_report_reads_the_preset_date_columns(
     assert groups["Customer"]["entered"] == 1
     # MQL: record 1 still there since 11 January, stalled against 30 days.
     assert (groups["MQL"]["still_there"], groups["MQL"]["stalled"]) == (1, 1)
+
+
+@pytest.mark.usefixtures("in_root")
+def test_a_json_export_dated_only_by_hubspot_properties(tmp_path: Path) -> None:
+    import json
+
+    # The newer hs_v2 properties, none of them the first column the preset lists for a stage.
+    export = tmp_path / "contacts.jsonl"
+    export.write_text(
+        json.dumps(
+            {
+                "Record ID": "1",
+                "Lifecycle Stage": "marketingqualifiedlead",
+                "icp_fit": True,
+                "engaged_sessions": 2,
+                "hs_v2_date_entered_subscriber": "1767225600000",  # 2026-01-01, in milliseconds
+                "hs_v2_date_entered_marketingqualifiedlead": "2026-01-11T10:00:00.000Z",
+            }
+        )
+        + "\n",
+        "utf-8",
+    )
+    code, out, _ = run(
+        "check", "policies/hubspot.stage", str(export), "--as-of", "2026-03-01", "--format", "json"
+    )
+    assert code == 0
+    found = json.loads(out)["findings"]
+    assert [(f["code"], f["stage"]) for f in found] == [("SL517", "MQL")]
+    assert "for 48 days since 2026-01-11" in found[0]["message"]

@@ -79,6 +79,10 @@ class DateColumns:
             columns.append(Column(stage, types.DATETIME, index, self._convert))
         return compile_row_converter(columns)
 
+    def carried_by(self, cells: dict[str, Any]) -> bool:
+        """Whether a JSON object has any of the date columns, the preset's included."""
+        return any(c in cells for candidates in self.candidates.values() for c in candidates)
+
     def found(self, positions: Callable[[str], int | None]) -> dict[str, str]:
         """For each stage, the first of its date columns that the export has."""
         found: dict[str, str] = {}
