@@ -710,10 +710,11 @@ def report(
 ) -> None:
     """Report time in stage, conversion and stalled records, per stage and segment.
 
-    DATA are exports whose stages bind date-entered columns (`entered from "..."`); --events
-    adds event logs. Medians and percentiles are Kaplan-Meier estimates, so records still in
-    a stage count for what is known of their stay; the naive mean of finished stays is shown
-    beside them.
+    DATA are exports whose stages bind date-entered columns (`entered from "..."`, or a
+    preset's with `use hubspot`); --events adds event logs. Each source is counted as it is:
+    a record in both an export and a log counts twice, so give each record's history once.
+    Medians and percentiles are Kaplan-Meier estimates, so records still in a stage count for
+    what is known of their stay; the naive mean of finished stays is shown beside them.
 
     \b
     Examples:
