@@ -25,7 +25,7 @@ from stagelang.checking import Checker
 from stagelang.compiler import runtime
 from stagelang.config import Config, ConfigError, config_for
 from stagelang.diagnostics import Severity, render
-from stagelang.errors import PolicyError, PolicyFileError
+from stagelang.errors import PolicyError, PolicyFileError, StagelangError
 from stagelang.findings import DATA_RULES, Finding
 from stagelang.history.events import EventLog
 from stagelang.impact import Impact, ImpactError
@@ -772,6 +772,56 @@ def _write_report_files(figures: Report, html_path: str | None, chart_path: str 
                 binary.write(image)
     except OSError as error:
         raise InputError(error.filename or "", f"cannot write the file: {error.strerror}") from None
+
+
+@main.command()
+@click.argument("policy_path", metavar="POLICY", type=click.Path())
+@_policy_root_option
+@click.option(
+    "--dialect",
+    type=click.Choice(["duckdb", "postgres", "snowflake", "bigquery", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="The SQL dialect to write.",
+)
+@click.option(
+    "--table", required=True, help="The table holding the records, e.g. crm.contacts."
+)
+@click.option(
+    "--query",
+    type=click.Choice(["both", "findings", "summary"]),
+    default="both",
+    show_default=True,
+    help="findings: one row per record that does not conform; summary: counts per stage and "
+    "segment.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date `today` means (default: the warehouse's CURRENT_DATE when the query runs).",
+)
+def sql(
+    policy_path: str, dialect: str, table: str, query: str, as_of: dt.datetime | None
+) -> None:
+    """Print SQL that checks a table of records against a policy, for a warehouse.
+
+    The findings query returns one row per record that does not conform: its id, stage value,
+    the stage it names, a problem (missing-stage, unknown-stage) and the unmet criteria, named
+    as `stagelang check` names them. See docs/scale.md.
+
+    \b
+    Examples:
+      stagelang sql policies/japan.stage --dialect postgres --table crm.contacts
+      stagelang sql policies/japan.stage --dialect bigquery --table crm.contacts --query summary
+    """
+    from stagelang.warehouse import render_sql
+
+    policy = _load_policy_or_exit(policy_path)
+    try:
+        click.echo(render_sql(policy, table, dialect, query, as_of.date() if as_of else None))
+    except StagelangError as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 @main.command()

@@ -1,0 +1,493 @@
+"""Checked policy to SQL, built as sqlglot expression trees for one dialect.
+
+The query reads a table whose columns hold the policy's fields (a field reads the column its
+`from "..."` names, as in an export) with native types: BOOLEAN, an integer, a decimal, text,
+DATE, a timestamp, and arrays for lists. It returns one row per record that does not conform:
+its id, its stage value, the stage that value names, a problem when it names none, and the
+unmet criteria, named exactly as the Python engine names them in findings
+(`Criterion.describe()`, such as "MQL in japan requires engaged_sessions >= 3").
+
+Safety: nothing a policy author writes is pasted into SQL text. Column names become sqlglot
+identifiers and constants become sqlglot literals, which the library quotes for the dialect.
+
+Meaning: the language follows SQL's three-valued logic, so `and`, `or`, `not` and comparisons
+map onto SQL's own. What SQL does not do by itself is spelled out here, as the reference
+interpreter (`stagelang.compiler.interpreter`) does it: empty text and empty lists are missing
+(NULL), a bare text or list field means "is set", `count` of a missing list is 0, a date meets
+a timestamp as midnight, and a criterion is met only when it is TRUE. Durations are carried as
+a number of seconds, so that `today - signed_on > 365d` compares two numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlglot
+from sqlglot import exp
+
+from stagelang.analysis import types
+from stagelang.analysis.model import CheckedPolicy, Criterion
+
+from stagelang.errors import StagelangError
+from stagelang.syntax import nodes
+
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark")
+
+_DAY = 86400
+
+# Names of the columns the queries compute. They live in the query's own CTEs, next to field
+# columns that are renamed to positions, so a field name can never clash with them.
+ID, STAGE, STAGE_NAME, PROBLEM, UNMET = "id", "stage", "stage_name", "problem", "unmet"
+_RANK = "stagelang_rank"
+CONFORMS = "stagelang_conforms"
+JUDGED = "stagelang_judged"
+NO_STAGE = "(no stage)"  # as the Python engine's summary names records without a stage
+
+
+class SqlError(StagelangError):
+    """A policy that cannot be compiled for the dialect asked for."""
+
+
+@dataclass(frozen=True)
+class CompiledSql:
+    """The two queries for one policy, dialect and table."""
+
+    dialect: str
+    findings: exp.Expression
+    summary: exp.Expression
+
+    def findings_sql(self, pretty: bool = True) -> str:
+        return self.findings.sql(dialect=self.dialect, pretty=pretty)
+
+    def summary_sql(self, pretty: bool = True) -> str:
+        return self.summary.sql(dialect=self.dialect, pretty=pretty)
+
+
+def compile_policy(
+    policy: CheckedPolicy,
+    table: str | exp.Expression,
+    *,
+    dialect: str = "duckdb",
+    today: dt.date | None = None,
+    timestamp_type: str = "TIMESTAMPTZ",
+) -> CompiledSql:
+    """The findings query and the summary query of a policy over `table`.
+
+    `table` is a table name (dotted names are split into catalog, schema and table) or any
+    sqlglot expression usable in FROM. `today` fixes the date `today` means; without it the
+    query uses the warehouse's CURRENT_DATE. `timestamp_type` is the type datetime fields have
+    in the table, to which dates are cast when the two meet.
+    """
+    if dialect not in DIALECTS:
+        raise SqlError(f'unknown SQL dialect "{dialect}"; use one of {", ".join(DIALECTS)}')
+    judged = Judgement(policy, dialect, today, timestamp_type).judged(_source(table))
+    return CompiledSql(
+        dialect, _findings_query(judged, policy, dialect), _summary_query(judged, policy)
+    )
+
+
+def _source(table: str | exp.Expression) -> exp.Expression:
+    if isinstance(table, exp.Expression):
+        return table
+    parts = [part for part in table.split(".") if part]
+    if not parts:
+        raise SqlError("the table name is empty")
+    names = [exp.to_identifier(part, quoted=True) for part in parts]
+    if len(names) > 3:
+        raise SqlError(f'"{table}" has more than three dotted parts (catalog.schema.table)')
+    return exp.Table(
+        this=names[-1],
+        db=names[-2] if len(names) > 1 else None,
+        catalog=names[-3] if len(names) > 2 else None,
+    )
+
+
+def criteria(policy: CheckedPolicy) -> list[Criterion]:
+    """Every criterion, in the order a record meets them (the order of the unmet list)."""
+    return [c for stage in policy.stages for c in (*stage.entry, *stage.exit)]
+
+
+def field_alias(name: str, index: int) -> str:
+    """The name a field's column has inside the query: the field's own, unless it would clash."""
+    if name in (ID, STAGE) or name.startswith("stagelang_"):
+        return f"stagelang_f{index}"
+    return name
+
+
+def segment_alias(index: int) -> str:
+    return f"stagelang_in_s{index}"
+
+
+def unmet_alias(index: int) -> str:
+    return f"stagelang_unmet_{index}"
+
+
+class Judgement:
+    """Builds the CTE that judges every record: its rank, segments and each unmet criterion."""
+
+    def __init__(
+        self,
+        policy: CheckedPolicy,
+        dialect: str,
+        today: dt.date | None,
+        timestamp_type: str,
+    ) -> None:
+        self.policy = policy
+        self.dialect = dialect
+        self.today = today
+        self.timestamp_type = timestamp_type
+        self.positions = {name: index for index, name in enumerate(policy.fields)}
+
+    def judged(self, source: exp.Expression) -> exp.Select:
+        """SELECT over `source`: id, stage, rank, segment flags, one flag per criterion."""
+        fields = exp.select(
+            *(
+                exp.alias_(self._read(name), field_alias(name, index), quoted=True)
+                for name, index in self.positions.items()
+            )
+        ).from_(source)
+
+        stage = self._field(self.policy.stage_field)
+        columns: list[exp.Expression] = [
+            exp.alias_(self._id(), ID, quoted=True),
+            exp.alias_(stage, STAGE, quoted=True),
+            exp.alias_(self._rank(stage), _RANK, quoted=True),
+        ]
+        for index, segment in enumerate(self.policy.segments.values()):
+            columns.append(exp.alias_(_is_true(self.condition(segment.condition)), segment_alias(index), quoted=True))
+        ranked = exp.select(*columns, *self._field_columns()).from_(
+            exp.alias_(fields.subquery(), "stagelang_fields", quoted=True)
+        )
+
+        flags = [exp.column(ID, quoted=True), exp.column(STAGE, quoted=True)]
+        flags.append(exp.column(_RANK, quoted=True))
+        flags.extend(
+            exp.column(segment_alias(i), quoted=True) for i in range(len(self.policy.segments))
+        )
+        for index, criterion in enumerate(criteria(self.policy)):
+            flags.append(exp.alias_(self._unmet(criterion), unmet_alias(index), quoted=True))
+        flagged = exp.select(*flags).from_(
+            exp.alias_(ranked.subquery(), "stagelang_ranked", quoted=True)
+        )
+        conforms = exp.alias_(conforms_expression(self.policy), CONFORMS, quoted=True)
+        return exp.select(exp.Star(), conforms).from_(
+            exp.alias_(flagged.subquery(), "stagelang_flagged", quoted=True)
+        )
+
+    # Reading fields
+
+    def _read(self, name: str) -> exp.Expression:
+        """A field's column, with empty text and empty lists read as missing."""
+        field = self.policy.fields[name]
+        column = exp.column(field.column, quoted=True)
+        if field.type == types.STRING:
+            return exp.Nullif(this=column, expression=exp.Literal.string(""))
+        if field.type.is_list:
+            size = exp.ArraySize(this=column.copy())
+            return exp.Case(ifs=[exp.If(this=exp.GT(this=size, expression=_number(0)), true=column)])
+        return column
+
+    def _field_columns(self) -> list[exp.Expression]:
+        return [exp.column(field_alias(n, i), quoted=True) for n, i in self.positions.items()]
+
+    def _field(self, name: str) -> exp.Expression:
+        return exp.column(field_alias(name, self.positions[name]), quoted=True)
+
+    def _id(self) -> exp.Expression:
+        if self.policy.id_field is None:
+            return exp.cast(exp.null(), "VARCHAR")
+        return exp.cast(self._field(self.policy.id_field), "VARCHAR")
+
+    def _rank(self, stage: exp.Expression) -> exp.Expression:
+        """The stage's position on the ladder, matched ignoring case and outer spaces."""
+        folded = exp.Lower(this=exp.Trim(this=stage.copy()))
+        ifs = []
+        for rank, declared in enumerate(self.policy.stages):
+            values = sorted({value.strip().casefold() for value in declared.values})
+            match = exp.In(this=folded.copy(), expressions=[exp.Literal.string(v) for v in values])
+            ifs.append(exp.If(this=match, true=_number(rank)))
+        return exp.Case(ifs=ifs)
+
+    def _unmet(self, criterion: Criterion) -> exp.Expression:
+        """TRUE when the criterion applies to the record and is not TRUE for it."""
+        stage = self.policy.stage_named(criterion.stage)
+        rank = exp.column(_RANK, quoted=True)
+        if criterion.kind == "exit":
+            applies: exp.Expression = exp.GT(this=rank, expression=_number(stage.rank))
+        else:
+            applies = exp.GTE(this=rank, expression=_number(stage.rank))
+        if criterion.segment is not None:
+            index = list(self.policy.segments).index(criterion.segment)
+            applies = exp.and_(applies, exp.column(segment_alias(index), quoted=True))
+        unmet = exp.and_(applies, exp.Not(this=_is_true(self.condition(criterion.condition))))
+        return exp.Coalesce(this=_wrap(unmet), expressions=[exp.false()])
+
+    # Conditions: SQL booleans, NULL for unknown
+
+    def condition(self, expr: nodes.Expr) -> exp.Expression:
+        if isinstance(expr, nodes.Logical):
+            parts = [_wrap(self.condition(operand)) for operand in expr.operands]
+            combine = exp.and_ if expr.operator == "and" else exp.or_
+            return combine(*parts)
+        if isinstance(expr, nodes.Not):
+            return exp.Not(this=_wrap(self.condition(expr.operand)))
+        if isinstance(expr, nodes.IsSet):
+            test = exp.Is(this=_wrap(self.value(expr.operand)), expression=exp.null())
+            return test if expr.negated else exp.Not(this=test)
+        if isinstance(expr, nodes.Compare):
+            return self._compare(expr)
+        if isinstance(expr, nodes.Name):
+            column = self._field(expr.name)
+            if self.policy.type_of(expr) == types.BOOL:
+                return column
+            return exp.Not(this=exp.Is(this=column, expression=exp.null()))
+        if isinstance(expr, nodes.Literal) and isinstance(expr.value, bool):
+            return exp.Boolean(this=expr.value)
+        raise SqlError(f"not a condition: {expr!r}")
+
+    def _compare(self, expr: nodes.Compare) -> exp.Expression:
+        left_type, right_type = self.policy.type_of(expr.left), self.policy.type_of(expr.right)
+        if expr.operator in ("in", "not in"):
+            found = self._membership(expr.left, expr.right)
+            return exp.Not(this=_wrap(found)) if expr.operator == "not in" else found
+        if expr.operator == "contains":
+            if left_type.is_list:
+                return self._membership(expr.right, expr.left)
+            position = exp.StrPosition(this=self.value(expr.left), substr=self.value(expr.right))
+            return exp.GT(this=position, expression=_number(0))
+        left, right = self.value(expr.left), self.value(expr.right)
+        if left_type == types.DATE and right_type == types.DATETIME:
+            left = exp.cast(left, self.timestamp_type)
+        elif left_type == types.DATETIME and right_type == types.DATE:
+            right = exp.cast(right, self.timestamp_type)
+        comparison = _COMPARISONS[expr.operator]
+        return comparison(this=_wrap(left), expression=_wrap(right))
+
+    def _membership(self, item: nodes.Expr, container: nodes.Expr) -> exp.Expression:
+        needle = self.value(item)
+        if isinstance(container, nodes.ListLiteral):
+            if not container.items:
+                # `x in []` is false for a known x and unknown for a missing one.
+                return _unknown_if_null([needle], exp.false())
+            values = [_wrap(self.value(i)) for i in container.items]
+            return exp.In(this=_wrap(needle), expressions=values)
+        haystack = self.value(container)
+        contains = exp.ArrayContains(this=haystack, expression=needle)
+        return _unknown_if_null([needle.copy(), haystack.copy()], contains)
+
+    # Values
+
+    def value(self, expr: nodes.Expr) -> exp.Expression:
+        if isinstance(expr, nodes.Literal):
+            return _literal(expr.value)
+        if isinstance(expr, nodes.Name):
+            return self._field(expr.name)
+        if isinstance(expr, nodes.Today):
+            if self.today is None:
+                return exp.CurrentDate()
+            return _literal(self.today)
+        if isinstance(expr, nodes.Count):
+            size = exp.ArraySize(this=self.value(expr.argument))
+            return exp.Coalesce(this=size, expressions=[_number(0)])
+        if isinstance(expr, nodes.Negate):
+            return exp.Neg(this=_wrap(self.value(expr.operand)))
+        if isinstance(expr, nodes.Arithmetic):
+            return self._arithmetic(expr)
+        if isinstance(expr, nodes.ListLiteral):
+            return exp.Array(expressions=[self.value(item) for item in expr.items])
+        return self.condition(expr)
+
+    def _arithmetic(self, expr: nodes.Arithmetic) -> exp.Expression:
+        left_type, right_type = self.policy.type_of(expr.left), self.policy.type_of(expr.right)
+        left, right = self.value(expr.left), self.value(expr.right)
+        if left_type.is_temporal and right_type.is_temporal:
+            unit = "DAY" if left_type == right_type == types.DATE else "SECOND"
+            difference = exp.DateDiff(this=left, expression=right, unit=exp.var(unit))
+            scale = _DAY if unit == "DAY" else 1
+            return exp.Mul(this=_wrap(difference), expression=_number(scale))
+        if right_type.is_temporal:  # a duration plus a date: the same as the other way round
+            left, right, left_type = right, left, right_type
+        if left_type.is_temporal:
+            return self._shift(left, left_type, right, negative=expr.operator == "-")
+        combine = exp.Add if expr.operator == "+" else exp.Sub
+        return combine(this=_wrap(left), expression=_wrap(right))
+
+    def _shift(
+        self, moment: exp.Expression, kind: types.Type, seconds: exp.Expression, negative: bool
+    ) -> exp.Expression:
+        """A date or timestamp moved by a duration held in seconds."""
+        if negative:
+            seconds = exp.Neg(this=_wrap(seconds))
+        if kind == types.DATE:
+            # As Python's date arithmetic, whole days only, rounded down.
+            days = exp.Floor(this=exp.Div(this=_wrap(seconds), expression=_number(_DAY)))
+            days = exp.cast(days, "BIGINT")
+            shifted = exp.DateAdd(this=moment, expression=days, unit=exp.var("DAY"))
+            return exp.cast(shifted, "DATE")
+        shifted = exp.DateAdd(this=moment, expression=exp.cast(seconds, "BIGINT"), unit=exp.var("SECOND"))
+        return exp.cast(shifted, self.timestamp_type)
+
+
+_COMPARISONS: dict[str, type[exp.Binary]] = {
+    "==": exp.EQ,
+    "!=": exp.NEQ,
+    "<": exp.LT,
+    "<=": exp.LTE,
+    ">": exp.GT,
+    ">=": exp.GTE,
+}
+
+
+def _literal(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return _number(value)
+    if isinstance(value, Decimal):
+        return exp.Literal.number(str(value))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, dt.timedelta):
+        return _number(int(value.total_seconds()))
+    raise SqlError(f"a constant of type {type(value).__name__} has no SQL form")
+
+
+_ATOMS = (exp.Column, exp.Literal, exp.Boolean, exp.Null, exp.Func, exp.Paren, exp.Case, exp.Cast)
+
+
+def _wrap(expression: exp.Expression) -> exp.Expression:
+    """Parentheses where precedence needs them: around anything but a single term."""
+    if isinstance(expression, _ATOMS) and not isinstance(expression, (exp.And, exp.Or)):
+        return expression
+    return exp.paren(expression)
+
+
+def _number(value: int) -> exp.Expression:
+    literal = exp.Literal.number(abs(value))
+    return exp.Neg(this=literal) if value < 0 else literal
+
+
+def _is_true(condition: exp.Expression) -> exp.Expression:
+    """TRUE when the condition is TRUE; FALSE when it is FALSE or unknown."""
+    return exp.Coalesce(this=_wrap(condition), expressions=[exp.false()])
+
+
+def _unknown_if_null(values: Sequence[exp.Expression], known: exp.Expression) -> exp.Expression:
+    missing = exp.or_(*(exp.Is(this=_wrap(v), expression=exp.null()) for v in values))
+    return exp.Case(
+        ifs=[exp.If(this=missing, true=exp.cast(exp.null(), "BOOLEAN"))], default=known
+    )
+
+
+# The queries
+
+
+def _findings_query(judged: exp.Select, policy: CheckedPolicy, dialect: str) -> exp.Select:
+    listed = criteria(policy)
+    rank = exp.column(_RANK, quoted=True)
+    stage = exp.column(STAGE, quoted=True)
+    problem = exp.Case(
+        ifs=[
+            exp.If(this=exp.Is(this=stage, expression=exp.null()), true=exp.Literal.string("missing-stage")),
+            exp.If(this=exp.Is(this=rank.copy(), expression=exp.null()), true=exp.Literal.string("unknown-stage")),
+        ]
+    )
+    names = [
+        exp.Case(
+            ifs=[exp.If(this=exp.column(unmet_alias(i), quoted=True), true=exp.Literal.string(c.describe()))]
+        )
+        for i, c in enumerate(listed)
+    ]
+    return (
+        exp.select(
+            exp.column(ID, quoted=True),
+            stage.copy(),
+            exp.alias_(_stage_name(policy, rank.copy()), STAGE_NAME, quoted=True),
+            exp.alias_(problem, PROBLEM, quoted=True),
+            exp.alias_(_compact(exp.Array(expressions=names), dialect), UNMET, quoted=True),
+        )
+        .from_(exp.to_identifier(JUDGED, quoted=True))
+        .where(exp.Not(this=exp.column(CONFORMS, quoted=True)))
+        .with_(exp.to_identifier(JUDGED, quoted=True), as_=judged)
+    )
+
+
+def _stage_name(policy: CheckedPolicy, rank: exp.Expression) -> exp.Expression:
+    ifs = [
+        exp.If(this=exp.EQ(this=rank.copy(), expression=_number(s.rank)), true=exp.Literal.string(s.name))
+        for s in policy.stages
+    ]
+    return exp.Case(ifs=ifs)
+
+
+def _compact(array: exp.Expression, dialect: str) -> exp.Expression:
+    """The array without its NULLs, in each dialect's own words."""
+    if dialect == "postgres":
+        return exp.ArrayRemove(this=array, expression=exp.null())
+    if dialect == "bigquery":
+        item = exp.to_identifier("stagelang_item")
+        unnested = exp.Unnest(expressions=[array], alias=exp.TableAlias(columns=[item]))
+        query = exp.select(exp.column(item)).from_(unnested).where(
+            exp.Not(this=exp.Is(this=exp.column(item.copy()), expression=exp.null()))
+        )
+        return exp.Array(expressions=[query])
+    return exp.ArrayCompact(this=array)
+
+
+def conforms_expression(policy: CheckedPolicy) -> exp.Expression:
+    """TRUE for a judged record that names a stage and meets every criterion that applies."""
+    known = exp.Not(this=exp.Is(this=exp.column(_RANK, quoted=True), expression=exp.null()))
+    unmet = [exp.column(unmet_alias(i), quoted=True) for i in range(len(criteria(policy)))]
+    if not unmet:
+        return known
+    return exp.and_(known, exp.Not(this=_wrap(exp.or_(*unmet))))
+
+
+def _summary_query(judged: exp.Select, policy: CheckedPolicy) -> exp.Expression:
+    """Records, conforming and not conforming, per stage and per segment."""
+    conforms = exp.column(CONFORMS, quoted=True)
+    rank = exp.column(_RANK, quoted=True)
+    name = exp.Coalesce(
+        this=_stage_name(policy, rank), expressions=[exp.Literal.string(NO_STAGE)]
+    )
+    base = exp.to_identifier(JUDGED, quoted=True)
+
+    def tallies(kind: str, label: exp.Expression) -> list[exp.Expression]:
+        ones = exp.Case(ifs=[exp.If(this=conforms.copy(), true=_number(1))], default=_number(0))
+        good = exp.Coalesce(this=exp.Sum(this=ones), expressions=[_number(0)])
+        return [
+            exp.alias_(exp.Literal.string(kind), "kind", quoted=True),
+            exp.alias_(label, "name", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "records", quoted=True),
+            exp.alias_(good, "conforming", quoted=True),
+            exp.alias_(
+                exp.Sub(this=exp.Count(this=exp.Star()), expression=good.copy()),
+                "not_conforming",
+                quoted=True,
+            ),
+        ]
+
+    by_stage = exp.select(*tallies("stage", name)).from_(base).group_by(name.copy())
+    query: exp.Expression = by_stage
+    known = exp.Not(this=exp.Is(this=rank.copy(), expression=exp.null()))
+    for index, segment in enumerate(policy.segments):
+        in_segment = exp.and_(known.copy(), exp.column(segment_alias(index), quoted=True))
+        part = exp.select(*tallies("segment", exp.Literal.string(segment))).from_(base.copy())
+        query = exp.union(query, part.where(in_segment), distinct=False)
+    return exp.select(exp.Star()).from_(exp.alias_(exp.paren(query), "stagelang_summary", quoted=True)).with_(
+        exp.to_identifier(JUDGED, quoted=True), as_=judged
+    )
+
+
+def parses_back(sql: str, dialect: str) -> bool:
+    """Whether sqlglot reads generated SQL again in its dialect (a test of the generator)."""
+    try:
+        sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError:
+        return False
+    return True
