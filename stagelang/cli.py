@@ -784,9 +784,7 @@ def _write_report_files(figures: Report, html_path: str | None, chart_path: str 
     show_default=True,
     help="The SQL dialect to write.",
 )
-@click.option(
-    "--table", required=True, help="The table holding the records, e.g. crm.contacts."
-)
+@click.option("--table", required=True, help="The table holding the records, e.g. crm.contacts.")
 @click.option(
     "--query",
     type=click.Choice(["both", "findings", "summary"]),
@@ -800,9 +798,7 @@ def _write_report_files(figures: Report, html_path: str | None, chart_path: str 
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The date `today` means (default: the warehouse's CURRENT_DATE when the query runs).",
 )
-def sql(
-    policy_path: str, dialect: str, table: str, query: str, as_of: dt.datetime | None
-) -> None:
+def sql(policy_path: str, dialect: str, table: str, query: str, as_of: dt.datetime | None) -> None:
     """Print SQL that checks a table of records against a policy, for a warehouse.
 
     The findings query returns one row per record that does not conform: its id, stage value,

@@ -1,15 +1,12 @@
-"""Policies where the data lives: SQL text for a warehouse, and checks of a PostgreSQL table.
+"""Policies where the data lives: SQL text for a warehouse.
 
-`render_sql` is what `stagelang sql` prints. `check_database` runs the compiled queries on a
-PostgreSQL server (`stagelang check --db URL --table T`) and turns each row into the findings
-and summary that `stagelang check` reports for a file, so every output format works unchanged.
+`render_sql` is what `stagelang sql` prints: the findings query and the summary query of
+`stagelang.compiler.sql`, with a comment saying what each returns. It needs the `sql` extra.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any
 
 from stagelang.errors import StagelangError
 from stagelang.policy import Policy
@@ -50,7 +47,3 @@ def render_sql(
             + ";"
         )
     return "\n\n".join(parts)
-
-
-def _unused() -> Iterator[Any]:  # pragma: no cover - replaced below
-    yield from ()

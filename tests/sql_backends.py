@@ -126,18 +126,28 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     initdb = [os.path.join(binaries, "initdb"), "-D", data, "-U", user, "-A", "trust"]
     options = f"-c listen_addresses=127.0.0.1 -c port={port} -k {folder} -c fsync=off"
-    start = [os.path.join(binaries, "pg_ctl"), "-D", data, "-o", options, "-w", "start"]
+    # The server's output goes to a log file: a server holding our pipes open would keep
+    # subprocess.run waiting for ever.
+    log = os.path.join(folder, "server.log")
+    start = [os.path.join(binaries, "pg_ctl"), "-D", data, "-l", log, "-o", options, "-w"]
+    start.append("start")
     stop = [os.path.join(binaries, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]
     try:
         for command in (initdb, start):
             done = subprocess.run(
-                [*run_as, *command], capture_output=True, text=True, check=False, cwd=folder
+                [*run_as, *command],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                timeout=120,
             )
             if done.returncode != 0:
                 _cannot(f"{os.path.basename(command[0])} failed: {done.stderr.strip()[-300:]}")
         yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*run_as, *stop], capture_output=True, check=False, cwd=folder)
+        subprocess.run([*run_as, *stop], capture_output=True, check=False, cwd=folder, timeout=120)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -23,22 +23,27 @@ import stagelang
 from stagelang.compiler.sql import DIALECTS, compile_policy, parses_back
 from stagelang.policy import Policy
 
-duckdb = pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
-psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+duckdb = pytest.importorskip("duckdb", reason="the sql extra (duckdb) is not installed")
 
 LADDER = HEADER + (
     'segment jp: s1 == "JP"\n'
-    'segment many: count(l1) >= 2\n'
+    "segment many: count(l1) >= 2\n"
     "stage A\n"
     "  exit when {exit_a}\n"
     "stage B requires {entry_b}\n"
     "  in jp requires {overlay_b}\n"
+    "  in many instead requires {instead_b}\n"
     "  exit when {exit_b}\n"
     "stage C requires {entry_c}\n"
     "  in many requires {overlay_c}\n"
+    "outcome lost\n"
+    '  values "Closed Lost"\n'
+    "  requires {lost}\n"
+    "  in jp requires {overlay_lost}\n"
 )
-PARTS = ["exit_a", "entry_b", "overlay_b", "exit_b", "entry_c", "overlay_c"]
-STAGE_VALUES = ["a", "B", " c ", "C", "zz", "", None]
+PARTS = ["exit_a", "entry_b", "overlay_b", "instead_b", "exit_b", "entry_c", "overlay_c"]
+PARTS += ["lost", "overlay_lost"]
+STAGE_VALUES = ["a", "B", " c ", "C", "zz", "", None, "closed lost", "LOST"]
 
 ladders = st.fixed_dictionaries({key: conditions for key in PARTS})
 record_lists = st.lists(
@@ -101,6 +106,7 @@ def duck() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Any]:
+    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
     with postgres_server() as url, psycopg.connect(url, autocommit=True) as connection:
         connection.execute("SET TIME ZONE 'UTC'")
         yield connection
@@ -154,3 +160,84 @@ def test_every_dialect_parses_back(parts: dict[str, str], dialect: str) -> None:
 
     assert parses_back(compiled.findings_sql(), dialect)
     assert parses_back(compiled.summary_sql(), dialect)
+
+
+# Untrusted names and values: a column name and a constant written to break out of quoting
+# must reach DuckDB as a name and a value, never as SQL.
+HOSTILE = (
+    "id field record_id\n"
+    "stage field lifecycle_stage\n"
+    'field region: string from "Region\\" ; DROP TABLE records; --"\n'
+    'stage Lead requires region == "x\'); DROP TABLE records; --"\n'
+)
+
+
+def test_names_and_values_are_quoted_not_pasted(duck: Any) -> None:
+    policy = stagelang.loads(HOSTILE, "hostile.stage")
+    column = policy.fields["region"].column
+    duck.execute('DROP TABLE IF EXISTS "records"')
+    duck.execute(
+        'CREATE TABLE "records" ("record_id" VARCHAR, "lifecycle_stage" VARCHAR, '
+        + duckdb_identifier(column)
+        + " VARCHAR)"
+    )
+    duck.executemany(
+        'INSERT INTO "records" VALUES (?, ?, ?)',
+        [("1", "lead", "x'); DROP TABLE records; --"), ("2", "lead", "x")],
+    )
+    compiled = compile_policy(policy.checked, "records", dialect="duckdb")
+
+    found = duck.execute(compiled.findings_sql()).fetchall()
+
+    assert [(row[0], row[4]) for row in found] == [
+        ("2", ['Lead requires region == "x\'); DROP TABLE records; --"'])
+    ]
+    assert duck.execute('SELECT count(*) FROM "records"').fetchone() == (2,)
+
+
+def duckdb_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def test_stagelang_sql_prints_both_queries_that_parse_back(japan_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from stagelang.cli import main
+
+    result = CliRunner().invoke(
+        main, ["sql", str(japan_path), "--dialect", "snowflake", "--table", "crm.contacts"]
+    )
+
+    assert result.exit_code == 0, result.output
+    statements = [part for part in result.output.split(";\n") if part.strip()]
+    assert len(statements) == 2
+    assert '"crm"."contacts"' in statements[0]
+    assert all(parses_back(statement, "snowflake") for statement in statements)
+
+
+def test_stagelang_sql_refuses_an_empty_table_name(japan_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from stagelang.cli import main
+
+    result = CliRunner().invoke(main, ["sql", str(japan_path), "--table", "."])
+
+    assert result.exit_code == 2
+    assert "the table name is empty" in result.output
+
+
+def test_the_example_in_docs_scale_is_what_stagelang_sql_prints() -> None:
+    import re
+    from pathlib import Path
+
+    from stagelang.warehouse import render_sql
+
+    doc = (Path(__file__).parent.parent / "docs" / "scale.md").read_text("utf-8")
+    policy_text = re.search(r"```stage\n(.*?)```", doc, re.DOTALL)
+    shown = re.search(r"```sql\n(.*?)```", doc, re.DOTALL)
+    assert policy_text is not None and shown is not None
+
+    policy = stagelang.loads(policy_text.group(1), "policy.stage")
+    printed = render_sql(policy, "crm.contacts", "postgres", "findings")
+
+    assert shown.group(1) == printed + "\n"

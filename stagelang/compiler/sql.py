@@ -30,7 +30,6 @@ from sqlglot import exp
 
 from stagelang.analysis import types
 from stagelang.analysis.model import CheckedPolicy, Criterion
-
 from stagelang.errors import StagelangError
 from stagelang.syntax import nodes
 
@@ -56,8 +55,8 @@ class CompiledSql:
     """The two queries for one policy, dialect and table."""
 
     dialect: str
-    findings: exp.Expression
-    summary: exp.Expression
+    findings: exp.Expr
+    summary: exp.Expr
 
     def findings_sql(self, pretty: bool = True) -> str:
         return self.findings.sql(dialect=self.dialect, pretty=pretty)
@@ -68,7 +67,7 @@ class CompiledSql:
 
 def compile_policy(
     policy: CheckedPolicy,
-    table: str | exp.Expression,
+    table: str | exp.Expr,
     *,
     dialect: str = "duckdb",
     today: dt.date | None = None,
@@ -89,8 +88,8 @@ def compile_policy(
     )
 
 
-def _source(table: str | exp.Expression) -> exp.Expression:
-    if isinstance(table, exp.Expression):
+def _source(table: str | exp.Expr) -> exp.Expr:
+    if isinstance(table, exp.Expr):
         return table
     parts = [part for part in table.split(".") if part]
     if not parts:
@@ -106,8 +105,19 @@ def _source(table: str | exp.Expression) -> exp.Expression:
 
 
 def criteria(policy: CheckedPolicy) -> list[Criterion]:
-    """Every criterion, in the order a record meets them (the order of the unmet list)."""
-    return [c for stage in policy.stages for c in (*stage.entry, *stage.exit)]
+    """Every criterion, in the order a record meets them (the order of the unmet list).
+
+    The ladder's criteria come first, then those of the outcomes off the ladder (Closed Lost);
+    a record is judged by one or the other, never both.
+    """
+    ladder = [c for stage in policy.stages for c in (*stage.entry, *stage.exit)]
+    return ladder + [c for outcome in policy.outcomes for c in outcome.entry]
+
+
+def _places(policy: CheckedPolicy) -> list[tuple[str, tuple[str, ...]]]:
+    """Stage names and their CRM values by rank: the ladder, then the outcomes after it."""
+    ladder = [(stage.name, stage.values) for stage in policy.stages]
+    return ladder + [(outcome.name, outcome.values) for outcome in policy.outcomes]
 
 
 def field_alias(name: str, index: int) -> str:
@@ -141,7 +151,7 @@ class Judgement:
         self.timestamp_type = timestamp_type
         self.positions = {name: index for index, name in enumerate(policy.fields)}
 
-    def judged(self, source: exp.Expression) -> exp.Select:
+    def judged(self, source: exp.Expr) -> exp.Select:
         """SELECT over `source`: id, stage, rank, segment flags, one flag per criterion."""
         fields = exp.select(
             *(
@@ -151,18 +161,22 @@ class Judgement:
         ).from_(source)
 
         stage = self._field(self.policy.stage_field)
-        columns: list[exp.Expression] = [
+        columns: list[exp.Expr] = [
             exp.alias_(self._id(), ID, quoted=True),
             exp.alias_(stage, STAGE, quoted=True),
             exp.alias_(self._rank(stage), _RANK, quoted=True),
         ]
         for index, segment in enumerate(self.policy.segments.values()):
-            columns.append(exp.alias_(_is_true(self.condition(segment.condition)), segment_alias(index), quoted=True))
+            columns.append(
+                exp.alias_(
+                    _is_true(self.condition(segment.condition)), segment_alias(index), quoted=True
+                )
+            )
         ranked = exp.select(*columns, *self._field_columns()).from_(
             exp.alias_(fields.subquery(), "stagelang_fields", quoted=True)
         )
 
-        flags = [exp.column(ID, quoted=True), exp.column(STAGE, quoted=True)]
+        flags: list[exp.Expr] = [exp.column(ID, quoted=True), exp.column(STAGE, quoted=True)]
         flags.append(exp.column(_RANK, quoted=True))
         flags.extend(
             exp.column(segment_alias(i), quoted=True) for i in range(len(self.policy.segments))
@@ -179,7 +193,7 @@ class Judgement:
 
     # Reading fields
 
-    def _read(self, name: str) -> exp.Expression:
+    def _read(self, name: str) -> exp.Expr:
         """A field's column, with empty text and empty lists read as missing."""
         field = self.policy.fields[name]
         column = exp.column(field.column, quoted=True)
@@ -187,47 +201,65 @@ class Judgement:
             return exp.Nullif(this=column, expression=exp.Literal.string(""))
         if field.type.is_list:
             size = exp.ArraySize(this=column.copy())
-            return exp.Case(ifs=[exp.If(this=exp.GT(this=size, expression=_number(0)), true=column)])
+            return exp.Case(
+                ifs=[exp.If(this=exp.GT(this=size, expression=_number(0)), true=column)]
+            )
         return column
 
-    def _field_columns(self) -> list[exp.Expression]:
+    def _field_columns(self) -> list[exp.Expr]:
         return [exp.column(field_alias(n, i), quoted=True) for n, i in self.positions.items()]
 
-    def _field(self, name: str) -> exp.Expression:
+    def _field(self, name: str) -> exp.Expr:
         return exp.column(field_alias(name, self.positions[name]), quoted=True)
 
-    def _id(self) -> exp.Expression:
+    def _id(self) -> exp.Expr:
         if self.policy.id_field is None:
             return exp.cast(exp.null(), "VARCHAR")
         return exp.cast(self._field(self.policy.id_field), "VARCHAR")
 
-    def _rank(self, stage: exp.Expression) -> exp.Expression:
+    def _rank(self, stage: exp.Expr) -> exp.Expr:
         """The stage's position on the ladder, matched ignoring case and outer spaces."""
         folded = exp.Lower(this=exp.Trim(this=stage.copy()))
         ifs = []
-        for rank, declared in enumerate(self.policy.stages):
-            values = sorted({value.strip().casefold() for value in declared.values})
+        for rank, (_, declared) in enumerate(_places(self.policy)):
+            values = sorted({value.strip().casefold() for value in declared})
             match = exp.In(this=folded.copy(), expressions=[exp.Literal.string(v) for v in values])
             ifs.append(exp.If(this=match, true=_number(rank)))
         return exp.Case(ifs=ifs)
 
-    def _unmet(self, criterion: Criterion) -> exp.Expression:
+    def _unmet(self, criterion: Criterion) -> exp.Expr:
         """TRUE when the criterion applies to the record and is not TRUE for it."""
-        stage = self.policy.stage_named(criterion.stage)
         rank = exp.column(_RANK, quoted=True)
-        if criterion.kind == "exit":
-            applies: exp.Expression = exp.GT(this=rank, expression=_number(stage.rank))
+        names = [name for name, _ in _places(self.policy)]
+        place = names.index(criterion.stage)
+        if place >= len(self.policy.stages):  # an outcome's own criteria, for its records only
+            applies: exp.Expr = exp.EQ(this=rank, expression=_number(place))
+        elif criterion.kind == "exit":
+            # A record above the ladder (lower ranks only) has left every stage below its own.
+            below = exp.GT(this=rank.copy(), expression=_number(place))
+            applies = exp.and_(below, self._on_ladder(rank))
         else:
-            applies = exp.GTE(this=rank, expression=_number(stage.rank))
+            at_or_above = exp.GTE(this=rank.copy(), expression=_number(place))
+            applies = exp.and_(at_or_above, self._on_ladder(rank))
         if criterion.segment is not None:
-            index = list(self.policy.segments).index(criterion.segment)
-            applies = exp.and_(applies, exp.column(segment_alias(index), quoted=True))
+            applies = exp.and_(applies, self._in_segment(criterion.segment))
+        if criterion.unless and place < len(self.policy.stages):
+            # Replaced by an `instead requires` for records in any of these segments.
+            replaced = exp.or_(*(self._in_segment(name) for name in criterion.unless))
+            applies = exp.and_(applies, exp.Not(this=_wrap(replaced)))
         unmet = exp.and_(applies, exp.Not(this=_is_true(self.condition(criterion.condition))))
         return exp.Coalesce(this=_wrap(unmet), expressions=[exp.false()])
 
+    def _on_ladder(self, rank: exp.Expr) -> exp.Expr:
+        return exp.LT(this=rank.copy(), expression=_number(len(self.policy.stages)))
+
+    def _in_segment(self, name: str) -> exp.Expr:
+        index = list(self.policy.segments).index(name)
+        return exp.column(segment_alias(index), quoted=True)
+
     # Conditions: SQL booleans, NULL for unknown
 
-    def condition(self, expr: nodes.Expr) -> exp.Expression:
+    def condition(self, expr: nodes.Expr) -> exp.Expr:
         if isinstance(expr, nodes.Logical):
             parts = [_wrap(self.condition(operand)) for operand in expr.operands]
             combine = exp.and_ if expr.operator == "and" else exp.or_
@@ -248,7 +280,7 @@ class Judgement:
             return exp.Boolean(this=expr.value)
         raise SqlError(f"not a condition: {expr!r}")
 
-    def _compare(self, expr: nodes.Compare) -> exp.Expression:
+    def _compare(self, expr: nodes.Compare) -> exp.Expr:
         left_type, right_type = self.policy.type_of(expr.left), self.policy.type_of(expr.right)
         if expr.operator in ("in", "not in"):
             found = self._membership(expr.left, expr.right)
@@ -266,7 +298,7 @@ class Judgement:
         comparison = _COMPARISONS[expr.operator]
         return comparison(this=_wrap(left), expression=_wrap(right))
 
-    def _membership(self, item: nodes.Expr, container: nodes.Expr) -> exp.Expression:
+    def _membership(self, item: nodes.Expr, container: nodes.Expr) -> exp.Expr:
         needle = self.value(item)
         if isinstance(container, nodes.ListLiteral):
             if not container.items:
@@ -280,7 +312,7 @@ class Judgement:
 
     # Values
 
-    def value(self, expr: nodes.Expr) -> exp.Expression:
+    def value(self, expr: nodes.Expr) -> exp.Expr:
         if isinstance(expr, nodes.Literal):
             return _literal(expr.value)
         if isinstance(expr, nodes.Name):
@@ -300,7 +332,7 @@ class Judgement:
             return exp.Array(expressions=[self.value(item) for item in expr.items])
         return self.condition(expr)
 
-    def _arithmetic(self, expr: nodes.Arithmetic) -> exp.Expression:
+    def _arithmetic(self, expr: nodes.Arithmetic) -> exp.Expr:
         left_type, right_type = self.policy.type_of(expr.left), self.policy.type_of(expr.right)
         left, right = self.value(expr.left), self.value(expr.right)
         if left_type.is_temporal and right_type.is_temporal:
@@ -316,18 +348,20 @@ class Judgement:
         return combine(this=_wrap(left), expression=_wrap(right))
 
     def _shift(
-        self, moment: exp.Expression, kind: types.Type, seconds: exp.Expression, negative: bool
-    ) -> exp.Expression:
+        self, moment: exp.Expr, kind: types.Type, seconds: exp.Expr, negative: bool
+    ) -> exp.Expr:
         """A date or timestamp moved by a duration held in seconds."""
         if negative:
             seconds = exp.Neg(this=_wrap(seconds))
         if kind == types.DATE:
             # As Python's date arithmetic, whole days only, rounded down.
-            days = exp.Floor(this=exp.Div(this=_wrap(seconds), expression=_number(_DAY)))
-            days = exp.cast(days, "BIGINT")
+            floor = exp.Floor(this=exp.Div(this=_wrap(seconds), expression=_number(_DAY)))
+            days = exp.cast(floor, "BIGINT")
             shifted = exp.DateAdd(this=moment, expression=days, unit=exp.var("DAY"))
             return exp.cast(shifted, "DATE")
-        shifted = exp.DateAdd(this=moment, expression=exp.cast(seconds, "BIGINT"), unit=exp.var("SECOND"))
+        shifted = exp.DateAdd(
+            this=moment, expression=exp.cast(seconds, "BIGINT"), unit=exp.var("SECOND")
+        )
         return exp.cast(shifted, self.timestamp_type)
 
 
@@ -341,7 +375,7 @@ _COMPARISONS: dict[str, type[exp.Binary]] = {
 }
 
 
-def _literal(value: object) -> exp.Expression:
+def _literal(value: object) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int):
@@ -360,28 +394,26 @@ def _literal(value: object) -> exp.Expression:
 _ATOMS = (exp.Column, exp.Literal, exp.Boolean, exp.Null, exp.Func, exp.Paren, exp.Case, exp.Cast)
 
 
-def _wrap(expression: exp.Expression) -> exp.Expression:
+def _wrap(expression: exp.Expr) -> exp.Expr:
     """Parentheses where precedence needs them: around anything but a single term."""
     if isinstance(expression, _ATOMS) and not isinstance(expression, (exp.And, exp.Or)):
         return expression
     return exp.paren(expression)
 
 
-def _number(value: int) -> exp.Expression:
+def _number(value: int) -> exp.Expr:
     literal = exp.Literal.number(abs(value))
     return exp.Neg(this=literal) if value < 0 else literal
 
 
-def _is_true(condition: exp.Expression) -> exp.Expression:
+def _is_true(condition: exp.Expr) -> exp.Expr:
     """TRUE when the condition is TRUE; FALSE when it is FALSE or unknown."""
     return exp.Coalesce(this=_wrap(condition), expressions=[exp.false()])
 
 
-def _unknown_if_null(values: Sequence[exp.Expression], known: exp.Expression) -> exp.Expression:
+def _unknown_if_null(values: Sequence[exp.Expr], known: exp.Expr) -> exp.Expr:
     missing = exp.or_(*(exp.Is(this=_wrap(v), expression=exp.null()) for v in values))
-    return exp.Case(
-        ifs=[exp.If(this=missing, true=exp.cast(exp.null(), "BOOLEAN"))], default=known
-    )
+    return exp.Case(ifs=[exp.If(this=missing, true=exp.cast(exp.null(), "BOOLEAN"))], default=known)
 
 
 # The queries
@@ -393,13 +425,24 @@ def _findings_query(judged: exp.Select, policy: CheckedPolicy, dialect: str) -> 
     stage = exp.column(STAGE, quoted=True)
     problem = exp.Case(
         ifs=[
-            exp.If(this=exp.Is(this=stage, expression=exp.null()), true=exp.Literal.string("missing-stage")),
-            exp.If(this=exp.Is(this=rank.copy(), expression=exp.null()), true=exp.Literal.string("unknown-stage")),
+            exp.If(
+                this=exp.Is(this=stage, expression=exp.null()),
+                true=exp.Literal.string("missing-stage"),
+            ),
+            exp.If(
+                this=exp.Is(this=rank.copy(), expression=exp.null()),
+                true=exp.Literal.string("unknown-stage"),
+            ),
         ]
     )
     names = [
         exp.Case(
-            ifs=[exp.If(this=exp.column(unmet_alias(i), quoted=True), true=exp.Literal.string(c.describe()))]
+            ifs=[
+                exp.If(
+                    this=exp.column(unmet_alias(i), quoted=True),
+                    true=exp.Literal.string(c.describe()),
+                )
+            ]
         )
         for i, c in enumerate(listed)
     ]
@@ -417,29 +460,33 @@ def _findings_query(judged: exp.Select, policy: CheckedPolicy, dialect: str) -> 
     )
 
 
-def _stage_name(policy: CheckedPolicy, rank: exp.Expression) -> exp.Expression:
+def _stage_name(policy: CheckedPolicy, rank: exp.Expr) -> exp.Expr:
     ifs = [
-        exp.If(this=exp.EQ(this=rank.copy(), expression=_number(s.rank)), true=exp.Literal.string(s.name))
-        for s in policy.stages
+        exp.If(
+            this=exp.EQ(this=rank.copy(), expression=_number(place)), true=exp.Literal.string(name)
+        )
+        for place, (name, _) in enumerate(_places(policy))
     ]
     return exp.Case(ifs=ifs)
 
 
-def _compact(array: exp.Expression, dialect: str) -> exp.Expression:
+def _compact(array: exp.Expr, dialect: str) -> exp.Expr:
     """The array without its NULLs, in each dialect's own words."""
     if dialect == "postgres":
         return exp.ArrayRemove(this=array, expression=exp.null())
     if dialect == "bigquery":
         item = exp.to_identifier("stagelang_item")
         unnested = exp.Unnest(expressions=[array], alias=exp.TableAlias(columns=[item]))
-        query = exp.select(exp.column(item)).from_(unnested).where(
-            exp.Not(this=exp.Is(this=exp.column(item.copy()), expression=exp.null()))
+        query = (
+            exp.select(exp.column(item))
+            .from_(unnested)
+            .where(exp.Not(this=exp.Is(this=exp.column(item.copy()), expression=exp.null())))
         )
         return exp.Array(expressions=[query])
     return exp.ArrayCompact(this=array)
 
 
-def conforms_expression(policy: CheckedPolicy) -> exp.Expression:
+def conforms_expression(policy: CheckedPolicy) -> exp.Expr:
     """TRUE for a judged record that names a stage and meets every criterion that applies."""
     known = exp.Not(this=exp.Is(this=exp.column(_RANK, quoted=True), expression=exp.null()))
     unmet = [exp.column(unmet_alias(i), quoted=True) for i in range(len(criteria(policy)))]
@@ -448,16 +495,14 @@ def conforms_expression(policy: CheckedPolicy) -> exp.Expression:
     return exp.and_(known, exp.Not(this=_wrap(exp.or_(*unmet))))
 
 
-def _summary_query(judged: exp.Select, policy: CheckedPolicy) -> exp.Expression:
+def _summary_query(judged: exp.Select, policy: CheckedPolicy) -> exp.Expr:
     """Records, conforming and not conforming, per stage and per segment."""
     conforms = exp.column(CONFORMS, quoted=True)
     rank = exp.column(_RANK, quoted=True)
-    name = exp.Coalesce(
-        this=_stage_name(policy, rank), expressions=[exp.Literal.string(NO_STAGE)]
-    )
+    name = exp.Coalesce(this=_stage_name(policy, rank), expressions=[exp.Literal.string(NO_STAGE)])
     base = exp.to_identifier(JUDGED, quoted=True)
 
-    def tallies(kind: str, label: exp.Expression) -> list[exp.Expression]:
+    def tallies(kind: str, label: exp.Expr) -> list[exp.Expr]:
         ones = exp.Case(ifs=[exp.If(this=conforms.copy(), true=_number(1))], default=_number(0))
         good = exp.Coalesce(this=exp.Sum(this=ones), expressions=[_number(0)])
         return [
@@ -473,14 +518,16 @@ def _summary_query(judged: exp.Select, policy: CheckedPolicy) -> exp.Expression:
         ]
 
     by_stage = exp.select(*tallies("stage", name)).from_(base).group_by(name.copy())
-    query: exp.Expression = by_stage
+    query: exp.Expr = by_stage
     known = exp.Not(this=exp.Is(this=rank.copy(), expression=exp.null()))
     for index, segment in enumerate(policy.segments):
         in_segment = exp.and_(known.copy(), exp.column(segment_alias(index), quoted=True))
         part = exp.select(*tallies("segment", exp.Literal.string(segment))).from_(base.copy())
         query = exp.union(query, part.where(in_segment), distinct=False)
-    return exp.select(exp.Star()).from_(exp.alias_(exp.paren(query), "stagelang_summary", quoted=True)).with_(
-        exp.to_identifier(JUDGED, quoted=True), as_=judged
+    return (
+        exp.select(exp.Star())
+        .from_(exp.alias_(exp.paren(query), "stagelang_summary", quoted=True))
+        .with_(exp.to_identifier(JUDGED, quoted=True), as_=judged)
     )
 
 
