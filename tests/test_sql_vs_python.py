@@ -241,3 +241,38 @@ def test_the_example_in_docs_scale_is_what_stagelang_sql_prints() -> None:
     printed = render_sql(policy, "crm.contacts", "postgres", "findings")
 
     assert shown.group(1) == printed + "\n"
+
+
+def test_check_on_duckdb_finds_what_the_python_engine_finds_in_a_csv(
+    japan_path: Any, tmp_path: Any
+) -> None:
+    import datetime as dt
+
+    from stagelang.checking import Checker
+    from stagelang.warehouse import check_on_duckdb
+
+    export = tmp_path / "contacts.csv"
+    export.write_text(
+        "record_id,country,lifecycle_stage,icp_fit,engaged_sessions,need,process,"
+        "decision_makers,meeting_at,budget,stakeholder,contract_signed_at\n"
+        "1,JP,mql,true,3,,,,,,,\n"
+        "2,JP,mql,true,2,,,,,,,\n"
+        "3,US,sql,true,1,true,true,Sato; ,,,,\n"
+        "4,JP,sql,true,4,true,true,Sato;Ito,,,,\n"
+        "5,US,Customer,true,2,true,true,Lee,2026-05-01T10:00:00Z,5000.50,Kim,2026-06-01\n"
+        "6,US,,true,2,,,,,,,\n"
+        "7,US,Partner,,,,,,,,,\n",
+        "utf-8",
+    )
+    policy = stagelang.load(japan_path)
+    as_of = dt.date(2026, 6, 30)
+    expected = {
+        result.record_id: [f.criterion for f in result.findings if f.code == "SL501"]
+        for result in Checker(policy, as_of=as_of).check_files([str(export)])
+        if not result.conforms
+    }
+
+    found = check_on_duckdb(policy, str(export), today=as_of).findings
+
+    assert {row[0]: list(row[4]) for row in found} == expected
+    assert {row[0] for row in found if row[3] is not None} == {"6", "7"}
