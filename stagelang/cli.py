@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import datetime as dt
 import difflib
 import json
@@ -784,7 +785,14 @@ def _write_report_files(figures: Report, html_path: str | None, chart_path: str 
     show_default=True,
     help="The SQL dialect to write.",
 )
-@click.option("--table", required=True, help="The table holding the records, e.g. crm.contacts.")
+@click.option("--table", help="The table holding the records, e.g. crm.contacts.")
+@click.option(
+    "--run",
+    "run_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Run the findings query on embedded DuckDB over this CSV or Parquet export and print "
+    "its rows as CSV, instead of printing SQL.",
+)
 @click.option(
     "--query",
     type=click.Choice(["both", "findings", "summary"]),
@@ -798,7 +806,14 @@ def _write_report_files(figures: Report, html_path: str | None, chart_path: str 
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The date `today` means (default: the warehouse's CURRENT_DATE when the query runs).",
 )
-def sql(policy_path: str, dialect: str, table: str, query: str, as_of: dt.datetime | None) -> None:
+def sql(
+    policy_path: str,
+    dialect: str,
+    table: str | None,
+    run_path: str | None,
+    query: str,
+    as_of: dt.datetime | None,
+) -> None:
     """Print SQL that checks a table of records against a policy, for a warehouse.
 
     The findings query returns one row per record that does not conform: its id, stage value,
@@ -809,15 +824,36 @@ def sql(policy_path: str, dialect: str, table: str, query: str, as_of: dt.dateti
     Examples:
       stagelang sql policies/japan.stage --dialect postgres --table crm.contacts
       stagelang sql policies/japan.stage --dialect bigquery --table crm.contacts --query summary
-    """
-    from stagelang.warehouse import render_sql
+      stagelang sql policies/japan.stage --run export.parquet --as-of 2026-06-30
 
+    \b
+    Exit codes with --run: 0 every record conforms; 1 some do not; 2 usage errors, a policy
+    with errors, or a file DuckDB cannot read.
+    """
+    from stagelang.warehouse import check_on_duckdb, render_sql
+
+    if (table is None) == (run_path is None):
+        raise click.UsageError("give --table to print SQL, or --run FILE to run it on DuckDB")
     policy = _load_policy_or_exit(policy_path)
+    today = as_of.date() if as_of else None
     try:
-        click.echo(render_sql(policy, table, dialect, query, as_of.date() if as_of else None))
+        if table is not None:
+            click.echo(render_sql(policy, table, dialect, query, today))
+            return
+        assert run_path is not None
+        result = check_on_duckdb(policy, run_path, today=today)
     except StagelangError as error:
         click.echo(f"stagelang: {error}", err=True)
         sys.exit(EXIT_USAGE)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["id", "stage", "stage_name", "problem", "unmet"])
+    for record_id, stage, stage_name, problem, unmet in result.findings:
+        writer.writerow([record_id, stage, stage_name, problem, "; ".join(unmet)])
+    records = sum(row[2] for row in result.summary if row[0] == "stage")
+    click.echo(
+        f"{records} records, {len(result.findings)} not conforming (DuckDB engine)", err=True
+    )
+    sys.exit(EXIT_FINDINGS if result.findings else EXIT_CLEAN)
 
 
 @main.command()

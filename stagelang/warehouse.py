@@ -95,6 +95,15 @@ def check_on_duckdb(policy: Policy, path: str, *, today: dt.date | None = None) 
         connection.execute("SET TimeZone = 'UTC'")
         findings = connection.execute(compiled.findings_sql(pretty=False)).fetchall()
         summary = connection.execute(compiled.summary_sql(pretty=False)).fetchall()
+    except duckdb.Error as error:
+        # DuckDB's first line says what it met (a ragged row, a missing column); the rest is
+        # advice about its own options, which a stagelang user cannot pass.
+        reason = str(error).strip().splitlines()[0]
+        raise StagelangError(
+            f"{path}: DuckDB cannot check the file: {reason}\n"
+            "stagelang check (the Python engine) reads it row by row and names each row it "
+            "cannot read"
+        ) from None
     finally:
         connection.close()
     return DuckdbResult(findings, summary)

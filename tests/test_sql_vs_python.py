@@ -276,3 +276,42 @@ def test_check_on_duckdb_finds_what_the_python_engine_finds_in_a_csv(
 
     assert {row[0]: list(row[4]) for row in found} == expected
     assert {row[0] for row in found if row[3] is not None} == {"6", "7"}
+
+
+def test_stagelang_sql_run_prints_the_findings_as_csv(japan_path: Any, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from stagelang.cli import main
+
+    export = tmp_path / "contacts.csv"
+    export.write_text(
+        "record_id,country,lifecycle_stage,icp_fit,engaged_sessions,need,process,"
+        "decision_makers,meeting_at,budget,stakeholder,contract_signed_at\n"
+        "1,JP,mql,true,3,,,,,,,\n"
+        "2,JP,mql,true,2,,,,,,,\n",
+        "utf-8",
+    )
+
+    result = CliRunner().invoke(main, ["sql", str(japan_path), "--run", str(export)])
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "id,stage,stage_name,problem,unmet",
+        "2,mql,MQL,,MQL in japan requires engaged_sessions >= 3",
+    ]
+    assert "2 records, 1 not conforming (DuckDB engine)" in result.stderr
+
+
+def test_stagelang_sql_run_names_a_file_duckdb_cannot_read(japan_path: Any, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from stagelang.cli import main
+
+    export = tmp_path / "ragged.csv"
+    export.write_text("record_id,lifecycle_stage\n1,mql\n", "utf-8")
+
+    result = CliRunner().invoke(main, ["sql", str(japan_path), "--run", str(export)])
+
+    assert result.exit_code == 2
+    assert f"{export}: DuckDB cannot check the file" in result.stderr
+    assert "Traceback" not in result.output
