@@ -34,6 +34,7 @@ import resource, sys, time
 import duckdb
 start = time.perf_counter()
 connection = duckdb.connect()
+connection.execute("SET enable_progress_bar = false")
 rows = connection.execute(
     "SELECT count(*) FROM read_csv(?, all_varchar = true, header = true)", [sys.argv[1]]
 ).fetchone()[0]

@@ -93,6 +93,9 @@ def check_on_duckdb(policy: Policy, path: str, *, today: dt.date | None = None) 
     connection = duckdb.connect()
     try:
         connection.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on standard output for long queries, which would land
+        # in the middle of the CSV that `stagelang sql --run` prints there.
+        connection.execute("SET enable_progress_bar = false")
         findings = connection.execute(compiled.findings_sql(pretty=False)).fetchall()
         summary = connection.execute(compiled.summary_sql(pretty=False)).fetchall()
     except duckdb.Error as error:
