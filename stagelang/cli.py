@@ -330,9 +330,10 @@ def check(
     and date formats are read as they are written.
 
     \b
-    Exit codes: 0 every record conforms; 1 at least one error finding (or a warning, such as
-    a stalled record, with --fail-on warning); 2 usage errors, a policy with errors, or an
-    export that cannot be read.
+    Exit codes: 0 every record conforms (or conforms only by waivers); 1 at least one error
+    finding, an expired waiver among them (or a warning, such as a stalled record or an
+    unused waiver, with --fail-on warning); 2 usage errors, a policy or waivers file with
+    errors, or an export that cannot be read.
 
     \b
     Examples:
@@ -341,6 +342,7 @@ def check(
       stagelang check policies/japan.stage export.csv --format csv > checked.csv
       cat export.jsonl | stagelang check policies/japan.stage - --input-format jsonl
       stagelang check policies/japan.stage --events stage-changes.csv --as-of 2026-06-30
+      stagelang check policies/japan.stage export.csv --waivers japan.waivers.toml
     """
     if not data and not events:
         raise click.UsageError("give an export (DATA) to check, or an event log with --events")
