@@ -3,7 +3,8 @@
 `postgres_server()` starts a throwaway PostgreSQL cluster on loopback (initdb into a temporary
 folder, pg_ctl start on a free port, trust authentication for the local user only) and stops
 it afterwards. Where the server binaries are absent the tests that need it are skipped with
-the reason, except in CI (the CI variable set), where that is a failure: .ci/run installs them.
+the reason, except in CI (CI or STAGELANG_REQUIRE_POSTGRES set), where that is a failure:
+.ci/run installs them.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _free_port() -> int:
 
 
 def _cannot(reason: str) -> None:
-    if os.environ.get("CI"):
+    if os.environ.get("CI") or os.environ.get("STAGELANG_REQUIRE_POSTGRES"):
         pytest.fail(f"PostgreSQL is needed in CI: {reason}")
     pytest.skip(f"PostgreSQL server not available: {reason}")
 

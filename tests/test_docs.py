@@ -25,7 +25,7 @@ from stagelang.rules import RULES
 
 ROOT = Path(__file__).parent.parent
 DOC = ROOT / "docs" / "language.md"
-GRAMMAR = ROOT / "stagelang" / "syntax" / "stagelang.lark"
+GRAMMAR = ROOT / "stagelang" / "grammar" / "stagelang.lark"
 TOUR_POLICY = ROOT / "policies" / "japan.stage"
 TOUR_BASE = ROOT / "policies" / "global.stage"
 # Valid examples are checked as if they sat beside the bundled policies, so that the tour's

@@ -41,7 +41,7 @@ _lexed_comments: list[Token] = []
 
 @functools.cache
 def _comment_lexer() -> Lark:
-    grammar = (ROOT / "stagelang" / "syntax" / "stagelang.lark").read_text("utf-8")
+    grammar = (ROOT / "stagelang" / "grammar" / "stagelang.lark").read_text("utf-8")
     return Lark(
         grammar,
         parser="lalr",

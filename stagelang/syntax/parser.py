@@ -76,7 +76,7 @@ def parse(source: str, file: str = "<string>") -> tuple[nodes.PolicyFile | None,
 
 @functools.cache
 def _parser() -> Lark:
-    grammar = resources.files("stagelang.syntax").joinpath("stagelang.lark").read_text("utf-8")
+    grammar = resources.files("stagelang").joinpath("grammar", "stagelang.lark").read_text("utf-8")
     options: dict[str, Any] = {
         "parser": "lalr",
         "lexer": "contextual",
