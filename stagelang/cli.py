@@ -304,6 +304,18 @@ def _summary(report: LintReport) -> str:
     "beside NAME.stage, if there is one), see docs/check.md#waivers.",
 )
 @click.option("--no-waivers", is_flag=True, help="Apply no waivers file, not even the one found.")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Check a table in a running PostgreSQL server instead of exports, e.g. "
+    "postgresql://analyst@db.example.com:5432/crm (with --table; needs the postgres extra). "
+    "See docs/scale.md.",
+)
+@click.option(
+    "--table",
+    help="With --db: the table holding the records, e.g. crm.contacts.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the text output.")
 def check(
     policy_path: str,
@@ -321,9 +333,11 @@ def check(
     duplicate_ids: bool,
     waivers_path: str | None,
     no_waivers: bool,
+    db_url: str | None,
+    table: str | None,
     color: bool | None,
 ) -> None:
-    """Check the records of CRM exports against a policy.
+    """Check the records of CRM exports, or of a PostgreSQL table, against a policy.
 
     DATA are CSV, TSV, JSON Lines or JSON files (by extension, or --input-format), or - for
     standard input. Encodings are detected (UTF-8, UTF-16, CP932/Shift_JIS); Japanese number
@@ -343,7 +357,26 @@ def check(
       cat export.jsonl | stagelang check policies/japan.stage - --input-format jsonl
       stagelang check policies/japan.stage --events stage-changes.csv --as-of 2026-06-30
       stagelang check policies/japan.stage export.csv --waivers japan.waivers.toml
+      stagelang check policies/japan.stage --db postgresql://analyst@localhost/crm \\
+          --table crm.contacts
+
+    \b
+    With --db URL --table T the policy runs as SQL in the server; findings name the table and
+    the record id instead of file and line. Repeated ids, unreadable cells and stage history
+    are not checked there; --format csv, --events and waivers do not apply.
     """
+    if db_url is not None or table is not None:
+        given = {
+            "DATA": bool(data),
+            "--events": bool(events),
+            "--input-format": input_format is not None,
+            "--encoding": encoding is not None,
+            "--output-encoding": output_encoding is not None,
+            "--waivers": waivers_path is not None,
+        }
+        _check_database(
+            policy_path, db_url, table, given, output_format, as_of, limit, fail_on, color
+        )
     if not data and not events:
         raise click.UsageError("give an export (DATA) to check, or an event log with --events")
     if events and output_format == "csv":
@@ -394,6 +427,71 @@ def check(
     if fail_on == "warning":
         failing += sum(n for code, n in summary.findings.items() if not _is_error(code))
     sys.exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+def _check_database(
+    policy_path: str,
+    url: str | None,
+    table: str | None,
+    given: dict[str, bool],
+    output_format: str,
+    as_of: dt.datetime | None,
+    limit: int,
+    fail_on: str,
+    color: bool | None,
+) -> None:
+    """`check --db URL --table T`: the policy runs as SQL in the server; exits."""
+    if url is None or table is None:
+        missing = "--table" if url is not None else "--db"
+        raise click.UsageError(f"--db and --table go together: give {missing} too")
+    clashing = [name for name, present in given.items() if present]
+    if clashing:
+        raise click.UsageError(
+            f"{', '.join(clashing)} cannot be used with --db: the records come from the table"
+        )
+    if output_format == "csv":
+        raise click.UsageError(
+            "--format csv adds columns to an export's rows; with --db use text, json or a CI format"
+        )
+    policy = _load_policy_or_exit(policy_path)
+    if waivers_beside(policy_path):
+        click.echo("stagelang: waivers are not applied with --db", err=True)
+    from stagelang.database import check_postgres_table
+
+    try:
+        checked = check_postgres_table(policy, url, table, today=as_of.date() if as_of else None)
+    except StagelangError as error:
+        click.echo(f"stagelang: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+    summary = checked.summary
+    policy_facts = {"name": policy.name, "file": policy.file, "stages": list(policy.stages)}
+    if output_format == "json":
+        writer = JsonWriter(sys.stdout)
+        for finding in checked.findings:
+            writer.add(finding)
+        writer.close(summary, policy_facts, None)
+    elif output_format in ci.CI_FORMATS:
+        with ci.utf8_stdout() as stream:
+            ci_writer = ci.check_writer(
+                output_format,
+                stream,
+                policy,
+                limit=limit,
+                duplicate_ids=False,
+                fail_on=Severity(fail_on),
+            )
+            for finding in checked.findings:
+                ci_writer.add(finding)
+            ci_writer.close(summary)
+    else:
+        groups = Groups(policy.criteria_in_order(), limit)
+        for finding in checked.findings:
+            groups.add(finding)
+        use_color = _wants_color() if color is None else color
+        name = f"{policy.name} ({policy.file})"
+        text_report.render(console_for(sys.stdout, use_color), name, summary, groups)
+    sys.exit(EXIT_FINDINGS if summary.not_conforming else EXIT_CLEAN)
 
 
 def _is_error(code: str) -> bool:

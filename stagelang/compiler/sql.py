@@ -72,23 +72,28 @@ def compile_policy(
     dialect: str = "duckdb",
     today: dt.date | None = None,
     timestamp_type: str = "TIMESTAMPTZ",
+    with_values: bool = False,
 ) -> CompiledSql:
     """The findings query and the summary query of a policy over `table`.
 
     `table` is a table name (dotted names are split into catalog, schema and table) or any
     sqlglot expression usable in FROM. `today` fixes the date `today` means; without it the
     query uses the warehouse's CURRENT_DATE. `timestamp_type` is the type datetime fields have
-    in the table, to which dates are cast when the two meet.
+    in the table, to which dates are cast when the two meet. With `with_values`, each findings
+    row also carries the record's fields after `unmet`, in the policy's order of fields (empty
+    text and empty lists as NULL), so that a finding can name the values it was judged on.
     """
     if dialect not in DIALECTS:
         raise SqlError(f'unknown SQL dialect "{dialect}"; use one of {", ".join(DIALECTS)}')
-    judged = Judgement(policy, dialect, today, timestamp_type).judged(_source(table))
+    judgement = Judgement(policy, dialect, today, timestamp_type)
+    judged = judgement.judged(table_source(table), with_values)
+    values = judgement.field_columns() if with_values else []
     return CompiledSql(
-        dialect, _findings_query(judged, policy, dialect), _summary_query(judged, policy)
+        dialect, _findings_query(judged, policy, dialect, values), _summary_query(judged, policy)
     )
 
 
-def _source(table: str | exp.Expr) -> exp.Expr:
+def table_source(table: str | exp.Expr) -> exp.Expr:
     if isinstance(table, exp.Expr):
         return table
     parts = [part for part in table.split(".") if part]
@@ -151,7 +156,7 @@ class Judgement:
         self.timestamp_type = timestamp_type
         self.positions = {name: index for index, name in enumerate(policy.fields)}
 
-    def judged(self, source: exp.Expr) -> exp.Select:
+    def judged(self, source: exp.Expr, with_values: bool = False) -> exp.Select:
         """SELECT over `source`: id, stage, rank, segment flags, one flag per criterion."""
         fields = exp.select(
             *(
@@ -172,7 +177,7 @@ class Judgement:
                     _is_true(self.condition(segment.condition)), segment_alias(index), quoted=True
                 )
             )
-        ranked = exp.select(*columns, *self._field_columns()).from_(
+        ranked = exp.select(*columns, *self.field_columns()).from_(
             exp.alias_(fields.subquery(), "stagelang_fields", quoted=True)
         )
 
@@ -183,6 +188,8 @@ class Judgement:
         )
         for index, criterion in enumerate(criteria(self.policy)):
             flags.append(exp.alias_(self._unmet(criterion), unmet_alias(index), quoted=True))
+        if with_values:
+            flags.extend(self.field_columns())
         flagged = exp.select(*flags).from_(
             exp.alias_(ranked.subquery(), "stagelang_ranked", quoted=True)
         )
@@ -206,7 +213,7 @@ class Judgement:
             )
         return column
 
-    def _field_columns(self) -> list[exp.Expr]:
+    def field_columns(self) -> list[exp.Expr]:
         return [exp.column(field_alias(n, i), quoted=True) for n, i in self.positions.items()]
 
     def _field(self, name: str) -> exp.Expr:
@@ -419,7 +426,9 @@ def _unknown_if_null(values: Sequence[exp.Expr], known: exp.Expr) -> exp.Expr:
 # The queries
 
 
-def _findings_query(judged: exp.Select, policy: CheckedPolicy, dialect: str) -> exp.Select:
+def _findings_query(
+    judged: exp.Select, policy: CheckedPolicy, dialect: str, values: Sequence[exp.Expr] = ()
+) -> exp.Select:
     listed = criteria(policy)
     rank = exp.column(_RANK, quoted=True)
     stage = exp.column(STAGE, quoted=True)
@@ -453,6 +462,7 @@ def _findings_query(judged: exp.Select, policy: CheckedPolicy, dialect: str) -> 
             exp.alias_(_stage_name(policy, rank.copy()), STAGE_NAME, quoted=True),
             exp.alias_(problem, PROBLEM, quoted=True),
             exp.alias_(_compact(exp.Array(expressions=names), dialect), UNMET, quoted=True),
+            *values,
         )
         .from_(exp.to_identifier(JUDGED, quoted=True))
         .where(exp.Not(this=exp.column(CONFORMS, quoted=True)))

@@ -13,6 +13,7 @@ from stagelang.outputs.grouping import Group, Groups
 from stagelang.verdicts import format_value
 
 if TYPE_CHECKING:
+    from stagelang.findings import Finding
     from stagelang.waivers import WaivedGroup, WaivedLog
 
 
@@ -78,7 +79,7 @@ def _print_waived(console: Console, group: WaivedGroup, limit: int) -> None:
     console.print(f"  reason: {waiver.reason}", markup=False)
     for finding in group.examples:
         who = f"id {finding.record_id}" if finding.record_id else "no id"
-        console.print(f"  {finding.file}:{finding.line}  {who}  {finding.message}", markup=False)
+        console.print(f"  {_where(finding)}  {who}  {finding.message}", markup=False)
     hidden = group.count - len(group.examples)
     if hidden:
         console.print(f"  [dim]and {hidden:,} more (--limit shows more)")
@@ -108,7 +109,7 @@ def _print_group(console: Console, group: Group) -> None:
     unit = "waiver" if about_waivers else "record"
     console.print(f"[bold]{group.title}[/bold]  [dim]{group.code}, {group.count:,} {unit}{plural}")
     for finding in group.examples:
-        where = f"{finding.file}:{finding.line}"
+        where = _where(finding)
         who = "" if about_waivers else f"id {finding.record_id}" if finding.record_id else "no id"
         detail = _values(finding.values) if finding.code in ("SL501",) else finding.message
         console.print(f"  {where}  {who + '  ' if who else ''}{detail}", markup=False)
@@ -116,6 +117,11 @@ def _print_group(console: Console, group: Group) -> None:
     if hidden:
         console.print(f"  [dim]and {hidden:,} more (--limit shows more)")
     console.print()
+
+
+def _where(finding: Finding) -> str:
+    """file:line for an export; the table alone for a database table, whose rows have no line."""
+    return f"{finding.file}:{finding.line}" if finding.line is not None else finding.file
 
 
 def _values(values: dict[str, object] | object) -> str:
