@@ -347,7 +347,8 @@ def check(
     Exit codes: 0 every record conforms (or conforms only by waivers); 1 at least one error
     finding, an expired waiver among them (or a warning, such as a stalled record or an
     unused waiver, with --fail-on warning); 2 usage errors, a policy or waivers file with
-    errors, or an export that cannot be read.
+    errors, an export that cannot be read, or with --db a server that cannot be reached or a
+    table that lacks a column the policy reads.
 
     \b
     Examples:
@@ -373,6 +374,8 @@ def check(
             "--encoding": encoding is not None,
             "--output-encoding": output_encoding is not None,
             "--waivers": waivers_path is not None,
+            # The queries read timestamps in UTC; another zone would be silently ignored.
+            "--timezone": zone_name.upper() not in ("UTC", "Z"),
         }
         _check_database(
             policy_path, db_url, table, given, output_format, as_of, limit, fail_on, color

@@ -21,12 +21,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from stagelang.analysis.model import Criterion, Field
 from stagelang.analysis.types import Type
 from stagelang.checking import Summary, Tally
-from stagelang.compiler.sql import compile_policy, criteria, table_source
 from stagelang.errors import StagelangError
 from stagelang.findings import Finding
 from stagelang.policy import Policy
@@ -72,10 +71,16 @@ def check_postgres_table(
         import psycopg
     except ImportError:
         raise MissingExtraError("psycopg", "postgres", "checking a PostgreSQL table") from None
+    try:
+        from stagelang.compiler.sql import compile_policy
+    except ImportError:
+        raise MissingExtraError("sqlglot", "sql", "checking a PostgreSQL table") from None
 
     if urlsplit(url).scheme not in SCHEMES:
+        # Not echoed: a connection string such as "host=... password=..." would show its secret.
         raise DatabaseError(
-            f"{redact(url)} is not a PostgreSQL URL; write postgresql://USER@HOST:PORT/DATABASE"
+            "--db takes a PostgreSQL URL, such as postgresql://USER@HOST:PORT/DATABASE "
+            "(the password may come from PGPASSWORD or ~/.pgpass)"
         )
     compiled = compile_policy(
         policy.checked, table, dialect="postgres", today=today, with_values=True
@@ -98,21 +103,27 @@ def check_postgres_table(
 
 
 def redact(url: str) -> str:
-    """The URL with its password, if any, replaced by ***."""
+    """The URL without its secrets: the password replaced by ***, the query (which may hold
+    password=...) left out."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
 
 
 def _plain(error: Exception, url: str) -> str:
-    """The driver's first line, without the password, said as the server's problem."""
+    """The driver's first line, without any password, said as the server's problem."""
     reason = (str(error).strip().splitlines() or ["unknown error"])[0]
-    password = urlsplit(url).password
-    if password:
-        reason = reason.replace(password, "***")
+    for secret in _secrets(url):
+        reason = reason.replace(secret, "***")
     return f"PostgreSQL at {redact(url)}: {reason}"
+
+
+def _secrets(url: str) -> list[str]:
+    parts = urlsplit(url)
+    found = [value for key, value in parse_qsl(parts.query) if key == "password" and value]
+    return [parts.password, *found] if parts.password else found
 
 
 # The table's columns -----------------------------------------------------------------------
@@ -122,6 +133,8 @@ def _check_columns(connection: Any, policy: Policy, table: str) -> None:
     """Each field's column is there with a type that holds the field; said all at once."""
     from psycopg.postgres import types as pg_types
     from sqlglot import exp
+
+    from stagelang.compiler.sql import table_source
 
     probe = exp.select(exp.Star()).from_(table_source(table)).limit(0).sql(dialect="postgres")
     cursor = connection.execute(probe)
@@ -170,6 +183,8 @@ def _type_name(info: Any, oid: int) -> str:
 
 def _findings(policy: Policy, table: str, rows: Iterable[tuple[Any, ...]]) -> Iterable[Finding]:
     """One finding per problem of each row of the findings query, as the Python engine words it."""
+    from stagelang.compiler.sql import criteria
+
     by_name = {criterion.describe(): criterion for criterion in criteria(policy.checked)}
     names = list(policy.fields)
     stage_field = policy.checked.stage_field

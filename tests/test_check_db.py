@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from sql_backends import create_table, insert_rows, postgres_server
 from test_compiled_vs_interpreted import TODAY
-from test_sql_vs_python import LADDER, ladders, numbered, record_lists
+from test_sql_vs_python import LADDER, ladders, numbered, python_summary, record_lists
 
 import stagelang
 from stagelang.checking import Checker
@@ -150,6 +150,20 @@ def test_check_db_text_names_the_table_and_the_record(server: str, example: list
     assert "  contacts  id 51205855  engaged_sessions = 2" in result.stdout
 
 
+def test_check_db_annotates_github_with_the_table_and_the_record(
+    server: str, example: list[Any]
+) -> None:
+    result = run_check(
+        "--db", server, "--table", "contacts", "--as-of", AS_OF.isoformat(), "--format", "github"
+    )
+
+    assert result.exit_code == 1
+    assert (
+        "::error file=contacts,title=SL501 unmet-criterion::MQL in japan requires "
+        "engaged_sessions >= 3, but engaged_sessions = 2 (record 51205855)"
+    ) in result.stdout.splitlines()
+
+
 def test_check_db_exits_0_when_every_record_conforms(server: str, japan: Policy) -> None:
     record = {"record_id": "1", "lifecycle_stage": "subscriber", "country": "JP"}
     load_table(server, japan, "clean", [record])
@@ -181,6 +195,11 @@ def test_generated_policies_give_the_python_engines_findings(
 
     found = [(f.record_id, f.code, f.stage, f.message) for f in checked.findings]
     assert sorted(found) == sorted(expected)
+    tallies = {
+        *(("stage", name, *vars(t).values()) for name, t in checked.summary.by_stage.items()),
+        *(("segment", name, *vars(t).values()) for name, t in checked.summary.by_segment.items()),
+    }
+    assert {row[:5] for row in tallies if row[2]} == python_summary(policy, rows)
 
 
 # Errors: a plain sentence and exit 2, never a traceback, never the password.
@@ -223,15 +242,27 @@ def test_a_server_that_cannot_be_reached_is_said_without_the_password(server: st
         assert "Traceback" not in result.output
 
 
-def test_a_url_that_is_not_postgresql_is_refused() -> None:
-    with pytest.raises(DatabaseError, match="is not a PostgreSQL URL"):
-        check_postgres_table(
-            stagelang.load(ROOT / "policies/japan.stage"), "mysql://a:b@host/db", "t"
-        )
+@pytest.mark.parametrize("url", ["mysql://a:hunter2@host/db", "host=db password=hunter2"])
+def test_a_url_that_is_not_postgresql_is_refused_without_echoing_it(url: str) -> None:
+    with pytest.raises(DatabaseError, match="takes a PostgreSQL URL") as raised:
+        check_postgres_table(stagelang.load(ROOT / "policies/japan.stage"), url, "t")
+
+    assert "hunter2" not in str(raised.value)
 
 
-def test_redact_hides_only_the_password() -> None:
+def test_a_password_in_the_query_is_not_printed() -> None:
+    result = run_check(
+        "--db", "postgresql://analyst@127.0.0.1:1/crm?password=hunter2", "--table", "contacts"
+    )
+
+    assert result.exit_code == 2
+    assert "PostgreSQL at postgresql://analyst@127.0.0.1:1/crm: " in result.stderr
+    assert "hunter2" not in result.output
+
+
+def test_redact_hides_the_password() -> None:
     assert redact("postgresql://ann:s3cret@db:5432/crm") == "postgresql://ann:***@db:5432/crm"
+    assert redact("postgresql://ann@db/crm?password=s3cret") == "postgresql://ann@db/crm"
     assert redact("postgresql://ann@db/crm") == "postgresql://ann@db/crm"
 
 
@@ -243,6 +274,7 @@ def test_redact_hides_only_the_password() -> None:
         (["examples/contacts.csv", "--db", "postgresql://h/db", "--table", "t"], "DATA"),
         (["--db", "postgresql://h/db", "--table", "t", "--format", "csv"], "--format csv"),
         (["--db", "postgresql://h/db", "--table", "t", "--encoding", "cp932"], "--encoding"),
+        (["--db", "postgresql://h/db", "--table", "t", "--timezone", "+09:00"], "--timezone"),
     ],
 )
 def test_usage_errors(args: list[str], expected: str) -> None:
