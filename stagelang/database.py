@@ -87,6 +87,10 @@ def check_postgres_table(
     )
     try:
         with psycopg.connect(url, connect_timeout=10) as connection:
+            # One snapshot for both queries, so that the findings and the counts describe the
+            # same rows while others write to the table; and a check never writes.
+            connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            connection.read_only = True
             connection.execute("SET TIME ZONE 'UTC'")
             _check_columns(connection, policy, table)
             findings_rows = connection.execute(compiled.findings_sql(pretty=False)).fetchall()
@@ -96,6 +100,8 @@ def check_postgres_table(
     except psycopg.Error as error:
         raise DatabaseError(_plain(error, url)) from None
 
+    # The rows of every record that does not conform are held in memory, with the values of
+    # its fields: tables where millions of records fail need that much memory here.
     # A table has no order of its own: findings come by record id, records without one last.
     findings_rows.sort(key=lambda row: (row[0] is None, row[0] or ""))
     findings = list(_findings(policy, table, findings_rows))

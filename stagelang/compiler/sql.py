@@ -180,6 +180,12 @@ class Judgement:
         ranked = exp.select(*columns, *self.field_columns()).from_(
             exp.alias_(fields.subquery(), "stagelang_fields", quoted=True)
         )
+        if self.dialect == "postgres":
+            # PostgreSQL pulls subqueries up into the query around them, which copies the
+            # stage rank (a CASE over LOWER(TRIM(...))) into every criterion that reads it:
+            # 23 s instead of 1.2 s for 299,000 rows of the japan policy. OFFSET 0 keeps the
+            # rank computed once a row.
+            ranked = ranked.offset(0)
 
         flags: list[exp.Expr] = [exp.column(ID, quoted=True), exp.column(STAGE, quoted=True)]
         flags.append(exp.column(_RANK, quoted=True))
