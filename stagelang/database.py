@@ -205,13 +205,13 @@ def _findings(policy: Policy, table: str, rows: Iterable[tuple[Any, ...]]) -> It
             continue
         for name in unmet:
             criterion = by_name[name]
-            yield _unmet_finding(table, record_id, criterion, record)
+            yield _unmet_finding(table, record_id, name, criterion, record)
 
 
 def _unmet_finding(
-    table: str, record_id: str | None, criterion: Criterion, record: dict[str, Any]
+    table: str, record_id: str | None, described: str, criterion: Criterion, record: dict[str, Any]
 ) -> Finding:
-    values = {name: record.get(name) for name in criterion.fields}
+    values = {field: record.get(field) for field in criterion.fields}
     outcome = None if any(value is None for value in values.values()) else False
     return Finding(
         "SL501",
@@ -221,7 +221,7 @@ def _unmet_finding(
         record_id,
         stage=criterion.stage,
         clause=criterion.text,
-        criterion=criterion.describe(),
+        criterion=described,
         values=values,
     )
 
