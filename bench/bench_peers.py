@@ -165,16 +165,22 @@ def plain_answer(result: Any) -> str | None:
 
 
 def nested(
-    tests: dict[str, str],
-    applies: Callable[[list[str]], str],
-    when: Callable[[str, str, str], str],
-    text: Callable[[str], str],
-    passed: str,
-) -> str:
-    """The ladder as one nested conditional expression: `applies and not test ? stage : rest`."""
+    tests: dict[str, Any],
+    applies: Callable[[list[str]], Any],
+    choose: Callable[[Any, Any, Any], Any],
+    text: Callable[[str], Any],
+    passed: Any,
+) -> Any:
+    """The ladder as one nested conditional, `choose(condition, then, otherwise)`: whether the
+    record's stage reaches a stage is asked once, then that stage's tests in order, each
+    `test ? <the rest> : stage`; a record whose stage is below passes there."""
     expression = passed
-    for first, test, stage in reversed(LADDER):
-        expression = when(f"{applies(stages_from(first))}", tests[test], text(stage), expression)
+    for first in reversed(list(dict.fromkeys(first for first, _, _ in LADDER))):
+        inner = expression
+        for step_first, test, stage in reversed(LADDER):
+            if step_first == first:
+                inner = choose(tests[test], inner, text(stage))
+        expression = choose(applies(stages_from(first)), inner, passed)
     return expression
 
 
@@ -216,7 +222,7 @@ def infix_source(count: str) -> str:
     return nested(
         tests,
         lambda stages: f"lifecycle_stage in {quoted_list(stages)}",
-        lambda applies, test, stage, rest: f"({applies} and not ({test}) ? {stage} : {rest})",
+        lambda condition, then, otherwise: f"(({condition}) ? {then} : {otherwise})",
         lambda stage: f"'{stage}'",
         "null",
     )
@@ -274,7 +280,7 @@ def cel_source() -> str:
     return nested(
         CEL_TESTS,
         lambda stages: f"r.lifecycle_stage in {quoted_list(stages)}",
-        lambda applies, test, stage, rest: f"({applies} && !({test}) ? {stage} : {rest})",
+        lambda condition, then, otherwise: f"(({condition}) ? {then} : {otherwise})",
         lambda stage: f"'{stage}'",
         "''",
     )
@@ -338,11 +344,13 @@ def json_logic_rule() -> Any:
         "budget": {"and": [is_set("budget"), {">": [var("budget"), 0]}]},
         "contract": is_set("contract_signed_at"),
     }
-    rule: Any = None
-    for first, test, stage in reversed(LADDER):
-        applies = {"in": [var("lifecycle_stage"), stages_from(first)]}
-        rule = {"if": [{"and": [applies, {"!": [tests[test]]}]}, stage, rule]}
-    return rule
+    return nested(
+        tests,
+        lambda stages: {"in": [var("lifecycle_stage"), stages]},
+        lambda condition, then, otherwise: {"if": [condition, then, otherwise]},
+        lambda stage: stage,
+        None,
+    )
 
 
 def json_logic() -> Contender:
