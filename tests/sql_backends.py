@@ -1,10 +1,15 @@
-"""Test support for the SQL backends: typed tables in DuckDB and PostgreSQL, and a real server.
+"""Test support for the SQL backends: typed tables in DuckDB, PostgreSQL and Spark, a real
+PostgreSQL server and a local Spark session.
 
 `postgres_server()` starts a throwaway PostgreSQL cluster on loopback (initdb into a temporary
 folder, pg_ctl start on a free port, trust authentication for the local user only) and stops
 it afterwards. Where the server binaries are absent the tests that need it are skipped with
 the reason, except in CI (CI or STAGELANG_REQUIRE_POSTGRES set), where that is a failure:
 .ci/run installs them.
+
+`spark_session()` starts one local Spark session (pyspark, on the machine's Java) and stops it
+afterwards. Where pyspark or Java is absent the Spark tests are skipped with the reason, unless
+STAGELANG_REQUIRE_SPARK is set (.ci/run sets it and installs both), where that is a failure.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import logging
 import os
 import pwd
 import shutil
@@ -150,6 +156,97 @@ def postgres_server() -> Iterator[str]:
     finally:
         subprocess.run([*run_as, *stop], capture_output=True, check=False, cwd=folder, timeout=120)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# A local Spark session -----------------------------------------------------------------------
+
+
+def _cannot_spark(reason: str) -> None:
+    if os.environ.get("STAGELANG_REQUIRE_SPARK"):
+        pytest.fail(f"Spark is needed here (STAGELANG_REQUIRE_SPARK is set): {reason}")
+    pytest.skip(f"Spark not available: {reason}")
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+        return os.path.join(home, "bin", "java")
+    return shutil.which("java")
+
+
+@contextlib.contextmanager
+def spark_session() -> Iterator[Any]:
+    """A local Spark session on one core, the way a test wants it: quick to start and quiet."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        _cannot_spark("pyspark is not installed (pip install 'stagelang[spark]')")
+    if _java() is None:
+        _cannot_spark("no java found on PATH or in JAVA_HOME (Debian: apt-get install default-jre)")
+
+    builder = (
+        SparkSession.builder.master("local[1]")
+        .appName("stagelang-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        # Adaptive planning pays off on big shuffles; on a test's few rows it only adds time.
+        .config("spark.sql.adaptive.enabled", "false")
+        # The Python engine and the other test databases run in UTC.
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+    )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    # pyspark also logs every failed query, plan and Java stack included, as JSON on stderr;
+    # the exception the test sees says the same in one line.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def spark_schema(policy: CheckedPolicy) -> Any:
+    """The Spark schema of the policy's columns, typed as the other test databases type them."""
+    from pyspark.sql import types as spark
+
+    scalars = {
+        "bool": spark.BooleanType(),
+        "int": spark.LongType(),
+        "decimal": spark.DecimalType(38, 9),
+        "string": spark.StringType(),
+        "date": spark.DateType(),
+        "datetime": spark.TimestampType(),
+    }
+
+    def spark_type(kind: Type) -> Any:
+        if kind.is_list:
+            assert kind.item is not None
+            return spark.ArrayType(spark_type(kind.item))
+        return scalars[kind.name]
+
+    columns = [
+        spark.StructField(field.column, spark_type(field.type), nullable=True)
+        for field in policy.fields.values()
+    ]
+    return spark.StructType(columns)
+
+
+def spark_rows(policy: CheckedPolicy, records: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The records as rows for `spark_schema`: the cells of `insert_rows`, with every number in
+    a decimal column a Decimal (Spark's schema check takes no int or float there)."""
+    fields = list(policy.fields.values())
+    _, rows = insert_rows(policy, records)
+    decimal = [field.type.name == "decimal" and not field.type.is_list for field in fields]
+    return [
+        tuple(
+            Decimal(cell) if wanted and isinstance(cell, int) else cell
+            for cell, wanted in zip(row, decimal, strict=True)
+        )
+        for row in rows
+    ]
 
 
 def today_utc() -> dt.date:

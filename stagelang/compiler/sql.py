@@ -335,8 +335,7 @@ class Judgement:
                 return exp.CurrentDate()
             return _literal(self.today)
         if isinstance(expr, nodes.Count):
-            size = exp.ArraySize(this=self.value(expr.argument))
-            return exp.Coalesce(this=size, expressions=[_number(0)])
+            return self._count(self.value(expr.argument))
         if isinstance(expr, nodes.Negate):
             return exp.Neg(this=_wrap(self.value(expr.operand)))
         if isinstance(expr, nodes.Arithmetic):
@@ -344,6 +343,17 @@ class Judgement:
         if isinstance(expr, nodes.ListLiteral):
             return exp.Array(expressions=[self.value(item) for item in expr.items])
         return self.condition(expr)
+
+    def _count(self, items: exp.Expr) -> exp.Expr:
+        """The number of items in a list, 0 for a missing one."""
+        if self.dialect == "spark":
+            # Spark's SIZE of NULL is -1 unless ANSI mode is on, so a missing list is tested
+            # first; the query then means the same whichever mode the cluster runs in.
+            missing = exp.Is(this=_wrap(items.copy()), expression=exp.null())
+            return exp.Case(
+                ifs=[exp.If(this=missing, true=_number(0))], default=exp.ArraySize(this=items)
+            )
+        return exp.Coalesce(this=exp.ArraySize(this=items), expressions=[_number(0)])
 
     def _arithmetic(self, expr: nodes.Arithmetic) -> exp.Expr:
         left_type, right_type = self.policy.type_of(expr.left), self.policy.type_of(expr.right)
@@ -369,12 +379,17 @@ class Judgement:
         if kind == types.DATE:
             # As Python's date arithmetic, whole days only, rounded down.
             floor = exp.Floor(this=exp.Div(this=_wrap(seconds), expression=_number(_DAY)))
-            days = exp.cast(floor, "BIGINT")
+            # Spark's DATE_ADD takes an INT number of days and refuses a BIGINT.
+            days = exp.cast(floor, "INT" if self.dialect == "spark" else "BIGINT")
             shifted = exp.DateAdd(this=moment, expression=days, unit=exp.var("DAY"))
             return exp.cast(shifted, "DATE")
-        shifted = exp.DateAdd(
-            this=moment, expression=exp.cast(seconds, "BIGINT"), unit=exp.var("SECOND")
-        )
+        whole = exp.cast(seconds, "BIGINT")
+        if self.dialect == "spark":
+            # sqlglot writes a DateAdd in seconds as Spark's two-argument DATE_ADD, which adds
+            # days; TimestampAdd becomes the three-argument form that keeps the unit.
+            shifted = exp.TimestampAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
+        else:
+            shifted = exp.DateAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
         return exp.cast(shifted, self.timestamp_type)
 
 
