@@ -182,7 +182,9 @@ def spark_session() -> Iterator[Any]:
     except ImportError:
         _cannot_spark("pyspark is not installed (pip install 'stagelang[spark]')")
     if _java() is None:
-        _cannot_spark("no java found on PATH or in JAVA_HOME (Debian: apt-get install default-jre)")
+        _cannot_spark(
+            "no java found on PATH or in JAVA_HOME (Debian: apt-get install default-jre-headless)"
+        )
 
     builder = (
         SparkSession.builder.master("local[1]")
