@@ -384,13 +384,14 @@ class Judgement:
             shifted = exp.DateAdd(this=moment, expression=days, unit=exp.var("DAY"))
             return exp.cast(shifted, "DATE")
         whole = exp.cast(seconds, "BIGINT")
+        moved: exp.Expr
         if self.dialect == "spark":
             # sqlglot writes a DateAdd in seconds as Spark's two-argument DATE_ADD, which adds
             # days; TimestampAdd becomes the three-argument form that keeps the unit.
-            shifted = exp.TimestampAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
+            moved = exp.TimestampAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
         else:
-            shifted = exp.DateAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
-        return exp.cast(shifted, self.timestamp_type)
+            moved = exp.DateAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
+        return exp.cast(moved, self.timestamp_type)
 
 
 _COMPARISONS: dict[str, type[exp.Binary]] = {
