@@ -100,6 +100,19 @@ _policy_root_option = click.option(
 )
 
 
+# Options that several commands read exports with, spelt once so they cannot drift apart.
+_timezone_option = click.option(
+    "--timezone",
+    "zone_name",
+    default="UTC",
+    show_default=True,
+    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
+)
+_encoding_option = click.option(
+    "--encoding", help="The input's encoding (default: detected), e.g. cp932."
+)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @_policy_root_option
@@ -264,18 +277,12 @@ def _summary(report: LintReport) -> str:
     type=click.Choice(list(FORMATS)),
     help="Read DATA as this format (default: by file extension; standard input is sniffed).",
 )
-@click.option("--encoding", help="The export's encoding (default: detected), e.g. cp932.")
+@_encoding_option
 @click.option(
     "--output-encoding",
     help="Encoding of --format csv output (default: the input's encoding).",
 )
-@click.option(
-    "--timezone",
-    "zone_name",
-    default="UTC",
-    show_default=True,
-    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
-)
+@_timezone_option
 @click.option(
     "--as-of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -788,14 +795,8 @@ def _progress() -> Iterator[Callable[[], None]]:
     type=click.Choice(list(FORMATS)),
     help="Read DATA and event logs as this format (default: by file extension).",
 )
-@click.option("--encoding", help="The input's encoding (default: detected), e.g. cp932.")
-@click.option(
-    "--timezone",
-    "zone_name",
-    default="UTC",
-    show_default=True,
-    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
-)
+@_encoding_option
+@_timezone_option
 @click.option("--color/--no-color", default=None, help="Colour the text output.")
 def report(
     policy_path: str,
@@ -1091,14 +1092,8 @@ def _fmt_summary(changed: int, unchanged: int, failed: int, dry_run: bool) -> st
     type=click.Choice(list(FORMATS)),
     help="Read DATA as this format (default: by file extension).",
 )
-@click.option("--encoding", help="The export's encoding (default: detected), e.g. cp932.")
-@click.option(
-    "--timezone",
-    "zone_name",
-    default="UTC",
-    show_default=True,
-    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
-)
+@_encoding_option
+@_timezone_option
 @click.option(
     "--as-of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
