@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from stagelang.cli_options import as_of_option
 from stagelang.diagnostics import render
 from stagelang.errors import PolicyError, PolicyFileError, StagelangError
 from stagelang.fuzzing import Budget, fuzz
@@ -37,11 +38,7 @@ EXIT_CLEAN, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
     type=click.FloatRange(min=0, min_open=True),
     help="Stop searching after this many seconds; unfinished questions make the run fail.",
 )
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The date `today` means in the policy (default: the current date in UTC).",
-)
+@as_of_option("The date `today` means in the policy (default: the current date in UTC).")
 @click.option(
     "--format",
     "output_format",

@@ -23,6 +23,7 @@ import click
 
 from stagelang import __version__
 from stagelang.checking import Checker
+from stagelang.cli_options import as_of_option, encoding_option, limit_option, timezone_option
 from stagelang.compiler import runtime
 from stagelang.config import Config, ConfigError, config_for
 from stagelang.diagnostics import Severity, render
@@ -97,19 +98,6 @@ _policy_root_option = click.option(
     callback=_remember_policy_root,
     help="The folder a policy named by `extends` must be inside (default: the folder of the "
     "policy file).",
-)
-
-
-# Options that several commands read exports with, spelt once so they cannot drift apart.
-_timezone_option = click.option(
-    "--timezone",
-    "zone_name",
-    default="UTC",
-    show_default=True,
-    help="Zone for datetimes written without an offset, e.g. Asia/Tokyo or +09:00.",
-)
-_encoding_option = click.option(
-    "--encoding", help="The input's encoding (default: detected), e.g. cp932."
 )
 
 
@@ -277,24 +265,16 @@ def _summary(report: LintReport) -> str:
     type=click.Choice(list(FORMATS)),
     help="Read DATA as this format (default: by file extension; standard input is sniffed).",
 )
-@_encoding_option
+@encoding_option
 @click.option(
     "--output-encoding",
     help="Encoding of --format csv output (default: the input's encoding).",
 )
-@_timezone_option
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The date `today` means in the policy (default: the current date in UTC).",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="How many records to show for each unmet criterion or problem (text, sarif, junit "
-    "and github output).",
+@timezone_option
+@as_of_option("The date `today` means in the policy (default: the current date in UTC).")
+@limit_option(
+    "How many records to show for each unmet criterion or problem (text, sarif, junit "
+    "and github output)."
 )
 @click.option(
     "--duplicate-ids/--no-duplicate-ids",
@@ -764,11 +744,7 @@ def _progress() -> Iterator[Callable[[], None]]:
     help="The event log's column with the time of each stage change.",
 )
 @click.option("--by", "segment", help="A segment to set against everyone else (global).")
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The date stays still running are measured to (default: today in UTC).",
-)
+@as_of_option("The date stays still running are measured to (default: today in UTC).")
 @click.option(
     "--format",
     "output_format",
@@ -795,8 +771,8 @@ def _progress() -> Iterator[Callable[[], None]]:
     type=click.Choice(list(FORMATS)),
     help="Read DATA and event logs as this format (default: by file extension).",
 )
-@_encoding_option
-@_timezone_option
+@encoding_option
+@timezone_option
 @click.option("--color/--no-color", default=None, help="Colour the text output.")
 def report(
     policy_path: str,
@@ -905,11 +881,7 @@ def _write_report_files(figures: Report, html_path: str | None, chart_path: str 
     help="findings: one row per record that does not conform; summary: counts per stage and "
     "segment.",
 )
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The date `today` means (default: the warehouse's CURRENT_DATE when the query runs).",
-)
+@as_of_option("The date `today` means (default: the warehouse's CURRENT_DATE when the query runs).")
 def sql(
     policy_path: str,
     dialect: str,
@@ -1092,20 +1064,10 @@ def _fmt_summary(changed: int, unchanged: int, failed: int, dry_run: bool) -> st
     type=click.Choice(list(FORMATS)),
     help="Read DATA as this format (default: by file extension).",
 )
-@_encoding_option
-@_timezone_option
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The date `today` means in both policies (default: the current date in UTC).",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="How many example records to show for each kind of change.",
-)
+@encoding_option
+@timezone_option
+@as_of_option("The date `today` means in both policies (default: the current date in UTC).")
+@limit_option("How many example records to show for each kind of change.")
 @click.option(
     "--fail-on-new-failures",
     is_flag=True,
