@@ -133,6 +133,8 @@ class Summary:
     waivers: bool = False
     waived: int = 0
     waived_findings: Counter[str] = field(default_factory=Counter)
+    # Which engine judged the records: python, duckdb, or "duckdb and python" for several files.
+    engine: str = "python"
 
     @property
     def records(self) -> int:
@@ -168,6 +170,7 @@ class Summary:
             "by_stage": {name: self._tally(tally) for name, tally in self.by_stage.items()},
             "by_segment": {name: self._tally(tally) for name, tally in self.by_segment.items()},
             "findings_by_code": dict(sorted(self.findings.items())),
+            "engine": self.engine,
         }
         if self.waivers:  # the keys appear only when waivers were in use
             found["waived"] = self.waived
@@ -331,7 +334,7 @@ class Checker:
 
     # Columns
 
-    def _bind(self, table: Table) -> list[Column]:
+    def _bind(self, table: Table, quiet: bool = False) -> list[Column]:
         fields = self.policy.fields
         if table.columns is None:  # JSON: each object names its own keys
             return [
@@ -340,7 +343,7 @@ class Checker:
 
         positions = _column_positions(table.columns)
         columns: list[Column] = []
-        missing = self._missing_date_columns(table.name, table.columns, positions)
+        missing = self._missing_date_columns(table.name, table.columns, positions, quiet)
         for name, declared in fields.items():
             index = positions.get(declared.column)
             if index is None:
@@ -360,13 +363,15 @@ class Checker:
         return columns
 
     def _missing_date_columns(
-        self, name: str, headers: list[str], positions: dict[str, int]
+        self, name: str, headers: list[str], positions: dict[str, int], quiet: bool = False
     ) -> list[str]:
         """Date columns the export lacks. An export with none of them is a snapshot without
         history: it is checked all the same, and a note says that history was not."""
         if not self.dates:
             return []
         if not self.dates.found(lambda column: _find(positions, column)):
+            if quiet:
+                return []
             log.warning(
                 "stagelang: %s has no date-entered columns (%s); stage history is not checked "
                 "in it",

@@ -156,13 +156,21 @@ class Judgement:
         self.timestamp_type = timestamp_type
         self.positions = {name: index for index, name in enumerate(policy.fields)}
 
-    def judged(self, source: exp.Expr, with_values: bool = False) -> exp.Select:
-        """SELECT over `source`: id, stage, rank, segment flags, one flag per criterion."""
+    def judged(
+        self, source: exp.Expr, with_values: bool = False, carry: Sequence[str] = ()
+    ) -> exp.Select:
+        """SELECT over `source`: id, stage, rank, segment flags, one flag per criterion.
+
+        The columns of `source` named in `carry` pass through unchanged (their names must
+        start with "stagelang_" and not clash with the query's own).
+        """
+        carried = [exp.column(name, quoted=True) for name in carry]
         fields = exp.select(
             *(
                 exp.alias_(self._read(name), field_alias(name, index), quoted=True)
                 for name, index in self.positions.items()
-            )
+            ),
+            *carried,
         ).from_(source)
 
         stage = self._field(self.policy.stage_field)
@@ -177,7 +185,7 @@ class Judgement:
                     _is_true(self.condition(segment.condition)), segment_alias(index), quoted=True
                 )
             )
-        ranked = exp.select(*columns, *self.field_columns()).from_(
+        ranked = exp.select(*columns, *self.field_columns(), *_copies(carried)).from_(
             exp.alias_(fields.subquery(), "stagelang_fields", quoted=True)
         )
         if self.dialect == "postgres":
@@ -196,6 +204,7 @@ class Judgement:
             flags.append(exp.alias_(self._unmet(criterion), unmet_alias(index), quoted=True))
         if with_values:
             flags.extend(self.field_columns())
+        flags.extend(_copies(carried))
         flagged = exp.select(*flags).from_(
             exp.alias_(ranked.subquery(), "stagelang_ranked", quoted=True)
         )
@@ -392,6 +401,10 @@ class Judgement:
         else:
             moved = exp.DateAdd(this=moment, expression=whole, unit=exp.var("SECOND"))
         return exp.cast(moved, self.timestamp_type)
+
+
+def _copies(expressions: Sequence[exp.Expr]) -> list[exp.Expr]:
+    return [expression.copy() for expression in expressions]
 
 
 _COMPARISONS: dict[str, type[exp.Binary]] = {

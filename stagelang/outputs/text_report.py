@@ -42,6 +42,13 @@ def render_events(
     console.print(f"{found:,} findings." if found else "No findings: every transition is allowed.")
 
 
+_ENGINES = {
+    "python": "Python engine",
+    "duckdb": "DuckDB engine",
+    "duckdb and python": "DuckDB and Python engines",
+}
+
+
 def render(
     console: Console,
     policy_name: str,
@@ -51,7 +58,10 @@ def render(
 ) -> None:
     """Print the summary tables, the grouped findings, and the waived findings apart."""
     files = ", ".join(summary.files)
-    console.print(f"Checked {summary.records:,} records in {files} against {policy_name}.")
+    engine = _ENGINES.get(summary.engine, summary.engine)
+    console.print(
+        f"Checked {summary.records:,} records in {files} against {policy_name} with the {engine}."
+    )
     console.print()
     console.print(_tally_table("Stage", summary.by_stage, summary.waivers))
     console.print()

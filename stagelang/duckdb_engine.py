@@ -1,0 +1,907 @@
+"""Checking large exports on embedded DuckDB: `stagelang check --engine duckdb`.
+
+The Python engine turns every cell into a value and asks the compiled policy about every
+record. In a large export most records conform and are written plainly, so this engine splits
+the work:
+
+1. DuckDB reads the file, every cell as text, numbers its rows and judges every record with the
+   policy's SQL (`stagelang.compiler.sql`). It reads a cell itself only when the cell is
+   written in a plain form that both engines read alike (`2026-12-03`, `12`, `true`, text
+   without surrounding spaces); any other cell makes its record *unsettled*.
+2. Records that conform, hold only plain cells and use an id no other record uses are counted
+   in SQL, by stage and segment. They have no findings, so nothing else is asked of them.
+3. Every other record (not conforming, unsettled, or sharing its id) comes back in file order
+   with its cells and line, and goes through the Python engine (`Checker.check_table`), which
+   reads the export quirks (Japanese dates, full-width digits, 円), words the findings, applies
+   waivers and keeps the summary.
+
+So both engines give the same findings and summary by construction, wherever DuckDB splits
+the file into the same rows and cells as Python's csv module; tests/test_duckdb_engine.py
+checks that with generated exports. A file DuckDB cannot split (a ragged row, a stray quote,
+a cell DuckDB cannot decode) is checked by the Python engine instead, which names the row.
+
+What this engine leaves to the Python engine, with a note on standard error: standard input,
+JSON and JSON Lines exports, exports with stage-history columns (`entered from`), ids that are
+not text, and several exports at once while repeated ids are checked (an id may repeat across
+files). Files in encodings other than UTF-8 are decoded by Python into a temporary UTF-8 copy.
+
+The records that come back to Python are held by DuckDB until they are read: memory grows with
+the number of records that do not conform or are unsettled, not with the size of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import itertools
+import logging
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stagelang.analysis import types
+from stagelang.analysis.model import Criterion, Field
+from stagelang.checking import (
+    Checker,
+    RecordResult,
+    Tally,
+    _column_positions,
+    _find,
+    _unmet_finding,
+)
+from stagelang.compiler import runtime
+from stagelang.errors import StagelangError
+from stagelang.records.convert import RowConverter, compile_row_converter
+from stagelang.records.readers import Row, Table, open_table
+from stagelang.verdicts import Unmet
+from stagelang.warehouse import MissingExtraError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+log = logging.getLogger("stagelang")
+
+ENGINES = ("auto", "python", "duckdb")
+
+# `--engine auto` hands a file to DuckDB from this size on: below it, starting DuckDB and
+# compiling the query costs more than the Python engine saves. Measured with
+# bench/bench_engines.py (docs/performance.md).
+AUTO_THRESHOLD_BYTES = 8 * 2**20
+
+# The characters Python's str.strip() removes (none lies above U+3000).
+_SPACE_CHARACTERS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+
+# The spellings of true and false the Python engine reads without tidying them first.
+_TRUE = ("true", "yes", "y", "1", "はい")
+_FALSE = ("false", "no", "n", "0", "いいえ")
+
+# Plain forms read in SQL. Anything else (signs, commas, 円, full-width digits, slashed and
+# Japanese dates, offsets other than UTC) is left to the Python coercers.
+_DECIMAL = r"-?[0-9]{1,27}(\.[0-9]{1,9})?"
+_DATE = r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{3}|\.[0-9]{6})?)?"
+_UTC_SUFFIX = r"(Z|\+00:00)"
+
+_CELL = "stagelang_cell_{}"
+_ROW = "stagelang_row"
+_CLEAN = "stagelang_clean"
+_KEY = "stagelang_key"
+_REPEATED = "stagelang_repeated"
+
+
+class DuckdbUnavailable(StagelangError):
+    """DuckDB cannot check this file; the Python engine will."""
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """A field and the position of its column in the export's header."""
+
+    name: str
+    field: Field
+    position: int
+
+
+class DuckdbChecker(Checker):
+    """A `Checker` that judges what it can of each export on DuckDB (see the module's text).
+
+    `engine="auto"` uses DuckDB only for files of at least `threshold` bytes, and only when
+    the duckdb and sqlglot packages are installed; `engine="duckdb"` uses it whenever it can
+    serve a file and raises MissingExtraError when the packages are missing.
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        *,
+        engine: str = "duckdb",
+        threshold: int = AUTO_THRESHOLD_BYTES,
+        **options: Any,
+    ) -> None:
+        super().__init__(policy, **options)
+        if engine not in ("auto", "duckdb"):
+            raise ValueError(f"engine must be auto or duckdb, not {engine!r}")
+        self.engine = engine
+        self.threshold = threshold
+        self.available = _duckdb_installed()
+        self._engines: set[str] = set()
+        checked = self.policy.checked
+        self._places = [*self.policy.stages, *(outcome.name for outcome in checked.outcomes)]
+        self._criteria: list[Criterion] = []
+        if self.available:
+            from stagelang.compiler.sql import criteria
+
+            self._criteria = criteria(checked)
+        if engine == "duckdb" and not self.available:
+            raise MissingExtraError("duckdb and sqlglot", "sql", "--engine duckdb")
+
+    def check_files(
+        self, names: Sequence[str], *, input_format: str | None = None, encoding: str | None = None
+    ) -> Iterator[RecordResult]:
+        for name in names:
+            with open_table(name, input_format=input_format, encoding=encoding) as table:
+                reason = self._unsuitable(table, several=len(names) > 1)
+                if reason is None:
+                    try:
+                        left = _FileRun(self, table).run()
+                    except DuckdbUnavailable as error:
+                        reason = str(error)
+                    else:
+                        self._used("duckdb")
+                        yield from self._check_left(table, left)
+                        continue
+                    # DuckDB may have read the table already: the Python engine opens it anew
+                    # (a file, never standard input, which DuckDB does not take).
+                    table.close()
+                    table = open_table(name, input_format=input_format, encoding=encoding)
+                self._note(name, reason)
+                self._used("python")
+                with table:
+                    yield from self.check_table(table)
+
+    def _note(self, name: str, reason: str) -> None:
+        # Asked for DuckDB, a user is told why it did not run; with auto the summary names
+        # the engine, and the reason goes to programs that log at INFO level.
+        report = log.warning if self.engine == "duckdb" else log.info
+        report("stagelang: %s: checked with the Python engine: %s", name, reason)
+
+    def _check_left(self, table: Table, left: Iterator[_Left]) -> Iterator[RecordResult]:
+        """The results of the records DuckDB left, in file order.
+
+        A record SQL judged is worded here from SQL's unmet criteria; any other goes through
+        `check_table` one row at a time, so that the Python engine's state (ids seen, the
+        summary) is the one it keeps for a whole export.
+        """
+        pending: deque[Row] = deque()
+
+        def feed() -> Iterator[Row]:
+            while pending:
+                yield pending.popleft()
+
+        by_python = self.check_table(
+            Table(table.name, table.format, table.encoding, table.columns, feed())
+        )
+        convert = compile_row_converter(self._bind(table, quiet=True))
+        summary = self.summary
+        for record in left:
+            result = self._judged(table.name, record, convert) if record.judged else None
+            if result is None:
+                pending.append(record.row)
+                result = next(by_python)
+            elif result.waived:
+                summary.add(result)
+            else:
+                # Summary.add, for a record whose findings are all unmet criteria (errors).
+                summary.findings["SL501"] += len(result.findings)
+                summary.not_conforming += 1
+                _count_failing(summary.by_stage[result.stage or ""])
+                for segment in result.segments:
+                    _count_failing(summary.by_segment[segment])
+            yield result
+        # Ends check_table: with nothing pending, its loop over the rows stops.
+        for result in by_python:
+            yield result
+
+    def _judged(self, file: str, left: _Left, convert: RowConverter) -> RecordResult | None:
+        """The result of a record SQL judged, its findings worded as the Python engine words
+        them; None if Python reads a cell otherwise than SQL did (then Python judges it)."""
+        row = left.row
+        record, bad = convert(row.cells)
+        if bad is not None or left.rank is None:
+            return None
+        policy = self.policy.checked
+        id_field = policy.id_field
+        record_id = record.get(id_field) if id_field else None
+        findings = []
+        for index in left.unmet:
+            criterion = self._criteria[index]
+            values = {name: runtime.known(record.get(name)) for name in criterion.fields}
+            message = Unmet(criterion, values, None).message()
+            findings.append(_unmet_finding(file, row.line, record_id, criterion, values, message))
+        segments = tuple(
+            name for name, inside in zip(policy.segments, left.segments, strict=True) if inside
+        )
+        result = RecordResult(
+            file, row.line, record_id, self._places[left.rank], segments, findings, row,
+            record=record,
+        )  # fmt: skip
+        if self.waivers is not None:
+            result.findings, result.waived = self.waivers.split(record_id, record, findings)
+        return result
+
+    def _used(self, engine: str) -> None:
+        self._engines.add(engine)
+        self.summary.engine = " and ".join(sorted(self._engines))
+
+    def _unsuitable(self, table: Table, several: bool) -> str | None:
+        """Why DuckDB should not check this export, or None when it should."""
+        if not self.available:
+            return "the duckdb and sqlglot packages are not installed (the sql extra)"
+        if table.name == "-":
+            return "standard input is read by the Python engine"
+        if table.format not in ("csv", "tsv") or table.columns is None:
+            return "DuckDB checks CSV and TSV exports; JSON is read by the Python engine"
+        if self.engine == "auto" and os.path.getsize(table.name) < self.threshold:
+            return f"the file is under {self.threshold:,} bytes, where Python is as quick"
+        if several and self.duplicate_ids:
+            return (
+                "an id may repeat across several exports, which the Python engine checks "
+                "(--no-duplicate-ids lets DuckDB check each file)"
+            )
+        positions = _column_positions(table.columns)
+        if self.dates and self.dates.found(lambda column: _find(positions, column)):
+            return "the policy checks stage history (entered dates), which the Python engine reads"
+        policy = self.policy.checked
+        if policy.id_field is not None and policy.fields[policy.id_field].type != types.STRING:
+            return "the id field is not text, and repeated ids are found by the Python engine"
+        kinds: dict[str, types.Type] = {}
+        for declared in policy.fields.values():
+            if kinds.setdefault(declared.column, declared.type) != declared.type:
+                return f'two fields of different types read column "{declared.column}"'
+        if any(f.column.startswith("stagelang_") for f in policy.fields.values()):
+            return 'a column name starts with "stagelang_", which the SQL engine keeps for itself'
+        return None
+
+
+def criteria_of(policy: Any) -> list[Criterion]:
+    from stagelang.compiler.sql import criteria
+
+    return criteria(policy)
+
+
+def _duckdb_installed() -> bool:
+    try:
+        import duckdb  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# One export on DuckDB ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Left:
+    """A record DuckDB leaves to Python: its row, and what SQL found when it could judge it.
+
+    `judged` records hold only plain cells, name a stage and use an id no other record uses:
+    SQL's unmet criteria (indexes into `compiler.sql.criteria`) stand, and Python only words
+    them. The others go through the whole Python engine.
+    """
+
+    row: Row
+    judged: bool
+    rank: int | None
+    segments: tuple[bool, ...]
+    unmet: list[int]
+
+
+class _FileRun:
+    """Judges one export on DuckDB: adds the settled records to the checker's summary and
+    returns the records left for Python, in file order."""
+
+    def __init__(self, checker: DuckdbChecker, table: Table) -> None:
+        self.checker = checker
+        self.table = table
+        self.policy = checker.policy.checked
+        self.bindings = _bindings(checker, table)
+        self.positions = sorted({b.position for b in self.bindings})
+        self.total = 0
+
+    def run(self) -> Iterator[_Left]:
+        """Raises DuckdbUnavailable (before any record is reported) when DuckDB cannot serve."""
+        import duckdb
+
+        workspace = tempfile.mkdtemp(prefix="stagelang-duckdb-")
+        try:
+            path = self._utf8_file(workspace)
+            connection = duckdb.connect(config={"temp_directory": workspace})
+            try:
+                connection.execute("SET TimeZone = 'UTC'")
+                connection.execute("SET enable_progress_bar = false")
+                result = connection.execute(self._query(path).sql(dialect="duckdb"))
+                first = self._settle(result)
+                left = self._left(path, result, first)
+            except duckdb.Error as error:
+                raise DuckdbUnavailable(_duckdb_reason(error)) from None
+            except BaseException:
+                connection.close()
+                raise
+        except BaseException:
+            shutil.rmtree(workspace, ignore_errors=True)
+            raise
+
+        def closing() -> Iterator[_Left]:
+            try:
+                yield from left
+            finally:
+                connection.close()
+                shutil.rmtree(workspace, ignore_errors=True)
+
+        return closing()
+
+    # The file DuckDB reads
+
+    def _utf8_file(self, workspace: str) -> str:
+        """The export itself when it is UTF-8, else a UTF-8 copy decoded by Python."""
+        name = self.table.name
+        encoding = codecs.lookup(self.table.encoding).name
+        if encoding in ("utf-8", "ascii"):
+            return name
+        copy = os.path.join(workspace, "export-utf8" + Path(name).suffix)
+        try:
+            with (
+                open(name, encoding=self.table.encoding, newline="") as source,
+                open(copy, "w", encoding="utf-8", newline="") as target,
+            ):
+                shutil.copyfileobj(source, target, 1 << 20)
+        except (UnicodeDecodeError, OSError) as error:
+            # The Python engine reads it again and names the line it cannot decode.
+            raise DuckdbUnavailable(f"the file cannot be decoded as {encoding}: {error}") from None
+        return copy
+
+    # The query
+
+    def _query(self, path: str) -> exp.Expr:
+        """Settled records grouped by stage and segments (first), then each record left for
+        Python with its row number, cells and SQL's judgement, in file order."""
+        from sqlglot import exp
+
+        from stagelang.compiler.sql import CONFORMS, Judgement, segment_alias
+
+        today = self.checker.as_of or runtime.today_utc()
+        judgement = Judgement(self.policy, "duckdb", today, "TIMESTAMPTZ")
+        cells = [_CELL.format(position) for position in self.positions]
+        width = len(self.table.columns or [])
+
+        numbered = exp.select(_row_number(), *_columns(cells)).from_(
+            _read_csv(path, width, self.table.format)
+        )
+        typed = exp.select(
+            *_columns([_ROW, *cells]),
+            *self._typed_values(),
+            exp.alias_(self._key(), _KEY, quoted=True),
+        ).from_(_name("stagelang_cells"))
+        key = exp.column(_KEY, quoted=True)
+        repeated = (
+            exp.select(key.copy())
+            .from_(_name("stagelang_typed"))
+            .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
+            .group_by(key.copy())
+            .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
+        )
+        values = _unique_names([b.field.column for b in self.bindings])
+        is_repeated = exp.Not(
+            this=exp.Is(this=exp.column(_KEY, table="r", quoted=True), expression=exp.null())
+        )
+        marked = (
+            exp.select(
+                *(exp.column(name, table="t", quoted=True) for name in [_ROW, *cells, *values]),
+                exp.alias_(self._clean(), _CLEAN, quoted=True),
+                exp.alias_(is_repeated, _REPEATED, quoted=True),
+            )
+            .from_(exp.alias_(_name("stagelang_typed"), "t"))
+            .join(
+                exp.alias_(_name("stagelang_repeated"), "r"),
+                on=exp.EQ(
+                    this=exp.column(_KEY, table="t", quoted=True),
+                    expression=exp.column(_KEY, table="r", quoted=True),
+                ),
+                join_type="left",
+            )
+        )
+        judged = judgement.judged(
+            exp.alias_(marked.subquery(), "stagelang_marked", quoted=True),
+            carry=[_ROW, *cells, _CLEAN, _REPEATED],
+        )
+
+        rank = exp.column("stagelang_rank", quoted=True)
+        sound = exp.and_(
+            exp.column(_CLEAN, quoted=True), exp.Not(this=exp.column(_REPEATED, quoted=True))
+        )
+        settled = exp.and_(exp.column(CONFORMS, quoted=True), sound.copy())
+
+        def when_settled(expression: exp.Expr, otherwise: exp.Expr | None = None) -> exp.Expr:
+            return exp.Case(ifs=[exp.If(this=settled.copy(), true=expression)], default=otherwise)
+
+        def any_value(expression: exp.Expr, name: str) -> exp.Expr:
+            value = exp.Anonymous(this="any_value", expressions=[expression])
+            return exp.alias_(value, name, quoted=True)
+
+        segments = range(len(self.policy.segments))
+        keys = [
+            exp.alias_(when_settled(exp.null(), exp.column(_ROW, quoted=True)), "row", quoted=True),
+            exp.alias_(rank.copy(), "rank", quoted=True),
+            *(
+                exp.alias_(exp.column(segment_alias(i), quoted=True), f"s{i}", quoted=True)
+                for i in segments
+            ),
+        ]
+        # The unmet criteria as bits of integers (62 a column), far cheaper than a list.
+        count = len(criteria_of(self.policy))
+        masks = [
+            _bits([f"stagelang_unmet_{i}" for i in range(start, min(start + 62, count))])
+            for start in range(0, count, 62)
+        ]
+        judged_by_sql = exp.and_(
+            sound.copy(), exp.Not(this=exp.Is(this=rank.copy(), expression=exp.null()))
+        )
+        outer = (
+            exp.select(
+                *keys,
+                exp.alias_(exp.Count(this=exp.Star()), "records", quoted=True),
+                # Every row carries the number of records, to compare with the file's lines.
+                exp.alias_(
+                    exp.Window(this=exp.Sum(this=exp.Count(this=exp.Star()))), "total", quoted=True
+                ),
+                # Worked out only for the records left to Python: CASE skips the others.
+                any_value(when_settled(exp.false(), judged_by_sql), "judged"),
+                *(
+                    any_value(when_settled(exp.Literal.number(0), mask), f"unmet{i}")
+                    for i, mask in enumerate(masks)
+                ),
+                # Python's csv module reads an empty cell as "" where DuckDB has NULL.
+                *(
+                    any_value(
+                        exp.Coalesce(
+                            this=exp.column(name, quoted=True),
+                            expressions=[exp.Literal.string("")],
+                        ),
+                        name,
+                    )
+                    for name in cells
+                ),
+            )
+            .from_(exp.alias_(judged.subquery(), "stagelang_judged", quoted=True))
+            .group_by(*(exp.Literal.number(i + 1) for i in range(len(keys))))
+            .order_by(exp.Ordered(this=exp.column("row", quoted=True), nulls_first=True))
+        )
+        ctes = [
+            # Read twice (for the records, and for their ids) rather than held: scanning the
+            # file again costs less than materializing it.
+            exp.CTE(this=numbered, alias=_alias("stagelang_cells"), materialized=False),
+            exp.CTE(this=typed, alias=_alias("stagelang_typed")),
+            exp.CTE(this=repeated, alias=_alias("stagelang_repeated")),
+        ]
+        outer.set("with_", exp.With(expressions=ctes))
+        return outer
+
+    def _typed_values(self) -> list[exp.Expr]:
+        from sqlglot import exp
+
+        values, seen = [], set()
+        for binding in self.bindings:
+            if binding.field.column not in seen:  # two fields may read one column
+                seen.add(binding.field.column)
+                typed = _typed(binding.field, _cell(binding))
+                values.append(exp.alias_(typed, binding.field.column, quoted=True))
+        return values
+
+    def _clean(self) -> exp.Expr:
+        """TRUE when every cell is missing or plain, so that SQL read it as Python does."""
+        from sqlglot import exp
+
+        tests = []
+        for binding in self.bindings:
+            test = _plain(binding.field, _cell(binding, "t"), self.checker.timezone)
+            if test is not None:
+                tests.append(test)
+        if not tests:
+            return exp.true()
+        return exp.Coalesce(this=exp.paren(exp.and_(*tests)), expressions=[exp.false()])
+
+    def _key(self) -> exp.Expr:
+        """The record id as Python reads it (stripped, empty as missing), for repeated ids."""
+        from sqlglot import exp
+
+        id_field = self.policy.id_field
+        if id_field is None or not self.checker.duplicate_ids:
+            return exp.cast(exp.null(), exp.DataType.build("UBIGINT", dialect="duckdb"))
+        binding = next(b for b in self.bindings if b.name == id_field)
+        key = exp.Nullif(this=_stripped(_cell(binding)), expression=exp.Literal.string(""))
+        # Grouping 64-bit hashes is a third faster than grouping text. Two ids that share a
+        # hash only send both records to the Python engine, which finds no repeat.
+        hashed = exp.Anonymous(this="hash", expressions=[key.copy()])
+        missing = exp.Is(this=key, expression=exp.null())
+        return exp.Case(ifs=[exp.If(this=missing, true=exp.null())], default=hashed)
+
+    # Reading the result
+
+    def _settle(self, result: Any) -> tuple[Any, ...] | None:
+        """Adds the settled groups (first in the result) to the summary; returns the first
+        row of a record left for Python, if any."""
+        summary = self.checker.summary
+        places = [*self.checker.policy.stages, *(o.name for o in self.policy.outcomes)]
+        segments = list(self.policy.segments)
+        width = len(segments)
+        self.rows = _fetched(result)
+        for row in self.rows:
+            self.total = row[3 + width]
+            if row[0] is not None:
+                return row
+            rank, flags, records = row[1], row[2 : 2 + width], row[2 + width]
+            summary.conforming += records
+            _add(summary.by_stage.setdefault(places[rank], Tally()), records)
+            for name, inside in zip(segments, flags, strict=True):
+                if inside:
+                    _add(summary.by_segment[name], records)
+        return None
+
+    def _left(self, path: str, result: Any, first: tuple[Any, ...] | None) -> Iterator[_Left]:
+        """The records left for Python, in file order, with the lines the Python reader gives."""
+        width = len(self.table.columns or [])
+        segments = len(self.policy.segments)
+        masks = (len(criteria_of(self.policy)) + 61) // 62
+        judged_at = 4 + segments
+        skip = judged_at + 1 + masks
+        positions = self.positions
+        rows = self.rows
+
+        # Where each column of the export is among the cells the query returns (-1: not read).
+        place = {position: index for index, position in enumerate(positions)}
+        slots = [place.get(column, -1) for column in range(width)]
+        every_column = slots == list(range(width))
+        unmet_of: dict[tuple[int, ...], list[int]] = {}
+
+        def left_records() -> Iterator[_Left]:
+            if first is None:
+                return
+            for row in itertools.chain((first,), rows):
+                values = row[skip:]
+                if every_column:
+                    cells = list(values)
+                else:
+                    cells = [values[slot] if slot >= 0 else "" for slot in slots]
+                flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
+                masks = row[judged_at + 1 : skip]
+                unmet = unmet_of.get(masks)
+                if unmet is None:
+                    unmet = unmet_of[masks] = _unmet_indexes(masks)
+                yield _Left(Row(row[0], cells), bool(row[judged_at]), row[1], flags, unmet)
+
+        left = left_records()
+        if _lines_in(path) == self.total + 1:
+            # The header is line 1 and record n is on line n + 1: no blank lines and no line
+            # breaks inside cells. The cells DuckDB read are the ones Python would.
+            return _numbered_as_lines(left)
+        return iter(self._read_by_python(list(left)))
+
+    def _read_by_python(self, wanted: list[_Left]) -> list[_Left]:
+        """The records with the lines and cells the Python reader gives them, checking that it
+        reads as many records as DuckDB did."""
+        by_number = {left.row.line: left for left in wanted}
+        count = 0
+        for row in self.table.rows:
+            count += 1
+            if row.problem is not None:
+                raise DuckdbUnavailable(f"line {row.line}: {row.problem}")
+            left = by_number.get(count)
+            if left is not None:
+                left.row = row
+        if count != self.total:
+            raise DuckdbUnavailable(
+                f"DuckDB read {self.total:,} records where Python reads {count:,}"
+            )
+        return wanted
+
+
+def _fetched(result: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a DuckDB result, fetched ten thousand at a time."""
+    while batch := result.fetchmany(10_000):
+        yield from batch
+
+
+def _unmet_indexes(masks: Sequence[int | None]) -> list[int]:
+    """The criteria (indexes into `compiler.sql.criteria`) whose bits are set."""
+    found = []
+    for place, mask in enumerate(masks):
+        bit = 0
+        while mask:
+            if mask & 1:
+                found.append(place * 62 + bit)
+            mask >>= 1
+            bit += 1
+    return found
+
+
+def _bits(names: Sequence[str]) -> exp.Expr:
+    """The sum of 2**i over the flags (columns) that are TRUE."""
+    from sqlglot import exp
+
+    terms: list[exp.Expr] = [
+        exp.Case(
+            ifs=[exp.If(this=exp.column(name, quoted=True), true=exp.Literal.number(1 << i))],
+            default=exp.Literal.number(0),
+        )
+        for i, name in enumerate(names)
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = exp.Add(this=total, expression=term)
+    return exp.cast(total, "BIGINT")
+
+
+def _numbered_as_lines(left: Iterator[_Left]) -> Iterator[_Left]:
+    for record in left:
+        record.row.line += 1
+        yield record
+
+
+def _count_failing(tally: Tally) -> None:
+    tally.records += 1
+    tally.not_conforming += 1
+
+
+def _add(tally: Tally, records: int) -> None:
+    tally.records += records
+    tally.conforming += records
+
+
+def _lines_in(path: str) -> int:
+    """The number of lines of a file, the last one counted even without a line end."""
+    lines = 0
+    last = b""
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 22):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + 1 if last and last != b"\n" else lines
+
+
+def _row_number() -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.alias_(
+        exp.Window(this=exp.Anonymous(this="row_number", expressions=[])), _ROW, quoted=True
+    )
+
+
+def _read_csv(path: str, width: int, kind: str) -> exp.Expr:
+    """DuckDB's CSV reader over the file: every column as text, named by position, split as
+    Python's csv module splits it (double quotes, a doubled quote inside them)."""
+    from sqlglot import exp
+
+    columns = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(
+                this=exp.Literal.string(_CELL.format(i)), expression=exp.Literal.string("VARCHAR")
+            )
+            for i in range(width)
+        ]
+    )
+
+    def option(name: str, value: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=exp.column(name), expression=value)
+
+    return exp.Anonymous(
+        this="read_csv",
+        expressions=[
+            exp.Literal.string(path),
+            option("columns", columns),
+            option("header", exp.true()),
+            option("delim", exp.Literal.string("\t" if kind == "tsv" else ",")),
+            option("quote", exp.Literal.string('"')),
+            option("escape", exp.Literal.string('"')),
+            option("auto_detect", exp.false()),
+            # A ragged row stops the query, and the Python engine reads the file instead. So
+            # does a line over DuckDB's limit of 2 MB (raising the limit slows every read).
+            option("strict_mode", exp.true()),
+        ],
+    )
+
+
+def _bindings(checker: Checker, table: Table) -> list[_Binding]:
+    """Each field's column position, found as the Python engine finds it (raising its error
+    for missing columns)."""
+    columns = checker._bind(table, quiet=True)
+    fields = checker.policy.fields
+    return [_Binding(c.field, fields[c.field], int(c.key)) for c in columns]
+
+
+def _cell(binding: _Binding, table: str | None = None) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.column(_CELL.format(binding.position), table=table, quoted=True)
+
+
+def _columns(names: Sequence[str]) -> list[exp.Expr]:
+    from sqlglot import exp
+
+    return [exp.column(name, quoted=True) for name in names]
+
+
+def _name(name: str) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True)
+
+
+def _alias(name: str) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.TableAlias(this=exp.to_identifier(name, quoted=True))
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _duckdb_reason(error: Exception) -> str:
+    reason = (str(error).strip().splitlines() or ["unknown error"])[0]
+    return f"DuckDB cannot read it as Python does ({reason})"
+
+
+# Cells in SQL -----------------------------------------------------------------------------------
+#
+# `_typed` gives a field's value from its cell, and `_plain` says whether that value is the one
+# Python's coercer gives: a round trip (the value written back is the cell) for whole numbers
+# and dates, a pattern for decimals and date-times, the known spellings for true and false.
+# Text and lists of text need no test: TRIM with Python's own blank characters strips as
+# str.strip() does.
+
+
+def _stripped(cell: exp.Expr) -> exp.Expr:
+    """The text as str.strip() leaves it. TRIM with a set of characters is ten times slower
+    than a test of the first and last characters, which settles most cells."""
+    from sqlglot import exp
+
+    def printable(character: exp.Expr) -> exp.Expr:
+        code = exp.Anonymous(this="ascii", expressions=[character])
+        return exp.Between(this=code, low=exp.Literal.number(33), high=exp.Literal.number(126))
+
+    last = exp.Anonymous(this="right", expressions=[cell.copy(), exp.Literal.number(1)])
+    plain = exp.and_(printable(cell.copy()), printable(last))
+    trimmed = exp.Anonymous(
+        this="trim", expressions=[cell.copy(), exp.Literal.string(_SPACE_CHARACTERS)]
+    )
+    return exp.Case(ifs=[exp.If(this=plain, true=cell.copy())], default=trimmed)
+
+
+def _has_blanks_other_than_spaces(cell: exp.Expr) -> exp.Expr:
+    from sqlglot import exp
+
+    others = "".join(f"\\x{{{ord(c):x}}}" for c in _SPACE_CHARACTERS if c != " ")
+    return exp.Anonymous(
+        this="regexp_matches", expressions=[cell.copy(), exp.Literal.string(f"[{others}]")]
+    )
+
+
+def _matches(cell: exp.Expr, pattern: str) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.Anonymous(
+        this="regexp_full_match", expressions=[cell.copy(), exp.Literal.string(pattern)]
+    )
+
+
+def _datetime_pattern(zone: dt.tzinfo) -> str:
+    """Plain date-times read in SQL: UTC ones, and ones without an offset when the zone is
+    UTC. Others are left to Python, whose dates meet them as midnight in their own zone."""
+    utc = zone is dt.UTC or getattr(zone, "key", None) in ("UTC", "Etc/UTC")
+    suffix = f"{_UTC_SUFFIX}?" if utc else _UTC_SUFFIX
+    time = f"{_TIME}{suffix}"
+    return f"{_DATE}({time})?" if utc else f"{_DATE}{time}"
+
+
+def _typed(declared: Field, cell: exp.Expr) -> exp.Expr:
+    """The field's value in SQL; right whenever `_plain` holds for the cell."""
+    from sqlglot import exp
+
+    kind = declared.type
+    if kind.is_list:
+        if kind.item != types.STRING:
+            return exp.cast(exp.null(), _sql_type(kind))
+        split = exp.Anonymous(
+            this="string_split", expressions=[cell, exp.Literal.string(declared.separator)]
+        )
+        item = exp.to_identifier("stagelang_item")
+        nonempty = exp.Lambda(
+            this=exp.NEQ(this=exp.column(item.copy()), expression=exp.Literal.string("")),
+            expressions=[item.copy()],
+        )
+
+        def items(strip: exp.Expr) -> exp.Expr:
+            stripping = exp.Lambda(this=strip, expressions=[item.copy()])
+            stripped = exp.Anonymous(this="list_transform", expressions=[split.copy(), stripping])
+            return exp.Anonymous(this="list_filter", expressions=[stripped, nonempty.copy()])
+
+        # Items are stripped of spaces by DuckDB's TRIM, of other blanks the slow way.
+        spaces = exp.Anonymous(this="trim", expressions=[exp.column(item.copy())])
+        blanks = exp.Anonymous(
+            this="trim",
+            expressions=[exp.column(item.copy()), exp.Literal.string(_SPACE_CHARACTERS)],
+        )
+        return exp.Case(
+            ifs=[exp.If(this=_has_blanks_other_than_spaces(cell), true=items(blanks))],
+            default=items(spaces),
+        )
+    if kind == types.STRING:
+        return _stripped(cell)
+    if kind == types.BOOL:
+        # The spellings exports write most come first, so that most cells meet one test.
+        return exp.Case(
+            ifs=[
+                exp.If(this=exp.EQ(this=cell.copy(), expression=exp.Literal.string("true")),
+                       true=exp.true()),
+                exp.If(this=exp.EQ(this=cell.copy(), expression=exp.Literal.string("false")),
+                       true=exp.false()),
+                exp.If(this=_one_of(cell, _spellings(_TRUE)), true=exp.true()),
+                exp.If(this=_one_of(cell, _spellings(_FALSE)), true=exp.false()),
+            ]
+        )  # fmt: skip
+    return exp.TryCast(this=cell.copy(), to=exp.DataType.build(_sql_type(kind)))
+
+
+def _plain(declared: Field, cell: exp.Expr, zone: dt.tzinfo) -> exp.Expr | None:
+    """TRUE when the cell is missing or `_typed` reads it as Python does; None when every
+    cell of the field is read alike."""
+    from sqlglot import exp
+
+    kind = declared.type
+    if kind == types.STRING or kind == types.list_of(types.STRING):
+        return None
+    missing = exp.Is(this=cell.copy(), expression=exp.null())
+    if kind.is_list:
+        return missing
+    value = exp.column(declared.column, table="t", quoted=True)
+    if kind.name in ("int", "date"):
+        written_back = exp.cast(value, "VARCHAR")
+        return exp.or_(missing, exp.EQ(this=written_back, expression=cell.copy()))
+    if kind.name == "decimal":
+        return exp.or_(missing, _matches(cell, _DECIMAL))
+    if kind.name == "datetime":
+        return exp.or_(missing, _matches(cell, _datetime_pattern(zone)))
+    return exp.or_(missing, exp.Not(this=exp.Is(this=value, expression=exp.null())))
+
+
+def _sql_type(kind: types.Type) -> str:
+    if kind.is_list:
+        assert kind.item is not None
+        return _sql_type(kind.item) + "[]"
+    return {
+        "bool": "BOOLEAN",
+        "int": "BIGINT",
+        "decimal": "DECIMAL(38, 9)",
+        "string": "VARCHAR",
+        "date": "DATE",
+        "datetime": "TIMESTAMPTZ",
+    }[kind.name]
+
+
+def _spellings(words: tuple[str, ...]) -> list[str]:
+    return sorted({form for word in words for form in (word, word.upper(), word.capitalize())})
+
+
+def _one_of(cell: exp.Expr, values: list[str]) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.In(this=cell.copy(), expressions=[exp.Literal.string(v) for v in values])
+
+
+__all__ = ["AUTO_THRESHOLD_BYTES", "ENGINES", "DuckdbChecker", "DuckdbUnavailable"]
