@@ -314,6 +314,11 @@ class Checker:
             summary.add(result)
             yield result
 
+    def reads_history(self, table: Table) -> bool:
+        """Whether the CSV export has date-entered columns, whose stage history is checked."""
+        positions = _column_positions(table.columns or [])
+        return bool(self.dates) and bool(self.dates.found(lambda column: _find(positions, column)))
+
     def _record_validator(self) -> RecordValidator:
         if self._validator is None:
             self._validator = RecordValidator(self.policy)
@@ -462,7 +467,7 @@ class Checker:
             # The reader built the record with the declared types: no need to check them again.
             unmet = self.policy.unmet_criteria(record, today=self.as_of, check_types=False)
             findings.extend(
-                _unmet_finding(file, line, record_id, u.criterion, u.values, u.message())
+                unmet_finding(file, line, record_id, u.criterion, u.values, u.message())
                 for u in unmet
             )
         if record_id is not None and first != ((len(self._files) - 1) << _LINE_BITS | line):
@@ -527,10 +532,10 @@ class Checker:
                 }
                 facts = ", ".join(f"{name} could not be read" for name in unreadable)
                 message = f"{criterion.describe()}, but {facts}"
-                yield _unmet_finding(file, line, record_id, criterion, values, message)
+                yield unmet_finding(file, line, record_id, criterion, values, message)
             elif id(criterion) in unmet:
                 failed = unmet[id(criterion)]
-                yield _unmet_finding(
+                yield unmet_finding(
                     file, line, record_id, criterion, failed.values, failed.message()
                 )
 
@@ -542,7 +547,7 @@ class Checker:
         )
 
 
-def _unmet_finding(
+def unmet_finding(
     file: str,
     line: int,
     record_id: str | None,

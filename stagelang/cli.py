@@ -28,6 +28,7 @@ from stagelang.cli_options import as_of_option, encoding_option, limit_option, t
 from stagelang.compiler import runtime
 from stagelang.config import Config, ConfigError, config_for
 from stagelang.diagnostics import Severity, render
+from stagelang.duckdb_engine import ENGINES
 from stagelang.errors import PolicyError, PolicyFileError, StagelangError
 from stagelang.findings import DATA_RULES, Finding
 from stagelang.history.events import EventLog
@@ -286,7 +287,7 @@ def _summary(report: LintReport) -> str:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "python", "duckdb"]),
+    type=click.Choice(list(ENGINES)),
     default="auto",
     show_default=True,
     help="python reads records one by one; duckdb judges a CSV or TSV export in embedded "

@@ -10,10 +10,11 @@ the work:
    without surrounding spaces); any other cell makes its record *unsettled*.
 2. Records that conform, hold only plain cells and use an id no other record uses are counted
    in SQL, by stage and segment. They have no findings, so nothing else is asked of them.
-3. Every other record (not conforming, unsettled, or sharing its id) comes back in file order
-   with its cells and line, and goes through the Python engine (`Checker.check_table`), which
-   reads the export quirks (Japanese dates, full-width digits, 円), words the findings, applies
-   waivers and keeps the summary.
+3. Every other record comes back in file order with its cells and line. One that SQL could
+   judge (plain cells, a stage, an id of its own) only has its unmet criteria worded, with the
+   values the Python reader gives; any other (unsettled, an unknown stage, a repeated id) goes
+   through the Python engine itself (`Checker.check_table`), which reads the export quirks
+   (Japanese dates, full-width digits, 円) and repeated ids. Waivers apply to both alike.
 
 So both engines give the same findings and summary by construction, wherever DuckDB splits
 the file into the same rows and cells as Python's csv module; tests/test_duckdb_engine.py
@@ -25,8 +26,10 @@ JSON and JSON Lines exports, exports with stage-history columns (`entered from`)
 not text, and several exports at once while repeated ids are checked (an id may repeat across
 files). Files in encodings other than UTF-8 are decoded by Python into a temporary UTF-8 copy.
 
-The records that come back to Python are held by DuckDB until they are read: memory grows with
-the number of records that do not conform or are unsettled, not with the size of the file.
+DuckDB works within MEMORY_LIMIT and spills to a temporary folder beyond it. Lines are taken
+from DuckDB's row numbers when the file has one line per record; otherwise (blank lines, line
+breaks inside cells) the Python reader reads the file again for them, and the records left to
+Python are then held in memory until that pass ends.
 """
 
 from __future__ import annotations
@@ -46,16 +49,10 @@ from typing import TYPE_CHECKING, Any
 
 from stagelang.analysis import types
 from stagelang.analysis.model import Criterion, Field
-from stagelang.checking import (
-    Checker,
-    RecordResult,
-    Tally,
-    _column_positions,
-    _find,
-    _unmet_finding,
-)
+from stagelang.checking import Checker, RecordResult, Tally, unmet_finding
 from stagelang.compiler import runtime
 from stagelang.errors import StagelangError
+from stagelang.policy import Policy
 from stagelang.records.convert import RowConverter, compile_row_converter
 from stagelang.records.readers import Row, Table, open_table
 from stagelang.verdicts import Unmet
@@ -66,15 +63,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stagelang")
 
-ENGINES = ("auto", "python", "duckdb")
+ENGINES = ("auto", "python", "duckdb")  # the choices of `stagelang check --engine`
 
-# `--engine auto` hands a file to DuckDB from this size on: below it, starting DuckDB and
-# compiling the query costs more than the Python engine saves. Measured with
-# bench/bench_engines.py (docs/performance.md).
+# `--engine auto` hands a file to DuckDB from this size on: below it, importing DuckDB and
+# sqlglot and planning the query cost more than the Python engine spends. The two crossed
+# between 5 and 8.5 MiB of a HubSpot-like export (bench/bench_engine_threshold.py, see
+# docs/performance.md).
 AUTO_THRESHOLD_BYTES = 8 * 2**20
 
-# The characters Python's str.strip() removes (none lies above U+3000).
-_SPACE_CHARACTERS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+# DuckDB's memory for one export; beyond it, it spills to a temporary folder (and should it
+# run out all the same, the Python engine checks the file). 256 MB kept the peak of a whole
+# `check` near 280 MiB at 1,000,000 rows for a tenth more time than no limit.
+MEMORY_LIMIT = "256MB"
+
+# The characters Python's str.strip() removes (tests/test_duckdb_engine.py holds it to that).
+_SPACE_CHARACTERS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 # The spellings of true and false the Python engine reads without tidying them first.
 _TRUE = ("true", "yes", "y", "1", "はい")
@@ -117,7 +123,7 @@ class DuckdbChecker(Checker):
 
     def __init__(
         self,
-        policy: Any,
+        policy: Policy,
         *,
         engine: str = "duckdb",
         threshold: int = AUTO_THRESHOLD_BYTES,
@@ -222,7 +228,7 @@ class DuckdbChecker(Checker):
             criterion = self._criteria[index]
             values = {name: runtime.known(record.get(name)) for name in criterion.fields}
             message = Unmet(criterion, values, None).message()
-            findings.append(_unmet_finding(file, row.line, record_id, criterion, values, message))
+            findings.append(unmet_finding(file, row.line, record_id, criterion, values, message))
         segments = tuple(
             name for name, inside in zip(policy.segments, left.segments, strict=True) if inside
         )
@@ -253,8 +259,7 @@ class DuckdbChecker(Checker):
                 "an id may repeat across several exports, which the Python engine checks "
                 "(--no-duplicate-ids lets DuckDB check each file)"
             )
-        positions = _column_positions(table.columns)
-        if self.dates and self.dates.found(lambda column: _find(positions, column)):
+        if self.reads_history(table):
             return "the policy checks stage history (entered dates), which the Python engine reads"
         policy = self.policy.checked
         if policy.id_field is not None and policy.fields[policy.id_field].type != types.STRING:
@@ -321,7 +326,9 @@ class _FileRun:
         workspace = tempfile.mkdtemp(prefix="stagelang-duckdb-")
         try:
             path = self._utf8_file(workspace)
-            connection = duckdb.connect(config={"temp_directory": workspace})
+            connection = duckdb.connect(
+                config={"temp_directory": workspace, "memory_limit": MEMORY_LIMIT}
+            )
             try:
                 connection.execute("SET TimeZone = 'UTC'")
                 connection.execute("SET enable_progress_bar = false")

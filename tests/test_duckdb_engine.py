@@ -155,6 +155,13 @@ def test_duckdb_engine_gives_the_findings_of_the_python_engine(
     assert engine == "duckdb"
 
 
+def test_the_blanks_sql_strips_are_those_python_strips() -> None:
+    from stagelang.duckdb_engine import _SPACE_CHARACTERS
+
+    every_blank = {chr(code) for code in range(0x110000) if chr(code).isspace()}
+    assert set(_SPACE_CHARACTERS) == every_blank
+
+
 def plain_export(folder: Path, records: list[dict[str, str]], name: str = "export.csv") -> Path:
     layout = {"encoding": "utf-8", "line_end": "\n", "blank_line_at": None, "tsv": False}
     path = write_export(folder, records, layout)
