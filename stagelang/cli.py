@@ -17,7 +17,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -48,6 +48,9 @@ from stagelang.reporting.chart import ChartUnavailable
 from stagelang.schema import record_schema
 from stagelang.syntax.formatter import format_source
 from stagelang.waivers import WaivedLog, WaiverError, Waivers, load_waivers, waivers_beside
+
+if TYPE_CHECKING:
+    from stagelang.database import TableCheck  # imported where used: psycopg is an extra
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXPIRED_WAIVER = "SL602"
@@ -364,8 +367,8 @@ def check(
 
     \b
     With --db URL --table T the policy runs as SQL in the server; findings name the table and
-    the record id instead of file and line. Repeated ids, unreadable cells and stage history
-    are not checked there; --format csv, --events and waivers do not apply.
+    the record id instead of file and line. Unreadable cells and stage history are not
+    checked there; --format csv, --events and waivers do not apply.
     """
     if db_url is not None or table is not None:
         given = {
@@ -380,7 +383,16 @@ def check(
             "--timezone": zone_name.upper() not in ("UTC", "Z"),
         }
         _check_database(
-            policy_path, db_url, table, given, output_format, as_of, limit, fail_on, color
+            policy_path,
+            db_url,
+            table,
+            given,
+            output_format,
+            as_of,
+            limit,
+            fail_on,
+            color,
+            duplicate_ids,
         )
     if not data and not events:
         raise click.UsageError("give an export (DATA) to check, or an event log with --events")
@@ -470,6 +482,7 @@ def _check_database(
     limit: int,
     fail_on: str,
     color: bool | None,
+    duplicate_ids: bool,
 ) -> None:
     """`check --db URL --table T`: the policy runs as SQL in the server; exits."""
     if url is None or table is None:
@@ -490,18 +503,37 @@ def _check_database(
     from stagelang.database import check_postgres_table
 
     try:
-        checked = check_postgres_table(policy, url, table, today=as_of.date() if as_of else None)
+        checked = check_postgres_table(
+            policy,
+            url,
+            table,
+            today=as_of.date() if as_of else None,
+            repeated_ids=duplicate_ids,
+        )
+        # The findings stream from the server: the summary is complete once they are written.
+        with checked:
+            _write_table_check(checked, policy, output_format, limit, fail_on, color, duplicate_ids)
     except StagelangError as error:
         click.echo(f"stagelang: {error}", err=True)
         sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if checked.summary.not_conforming else EXIT_CLEAN)
 
-    summary = checked.summary
+
+def _write_table_check(
+    checked: TableCheck,
+    policy: Policy,
+    output_format: str,
+    limit: int,
+    fail_on: str,
+    color: bool | None,
+    duplicate_ids: bool,
+) -> None:
     policy_facts = {"name": policy.name, "file": policy.file, "stages": list(policy.stages)}
     if output_format == "json":
         writer = JsonWriter(sys.stdout)
         for finding in checked.findings:
             writer.add(finding)
-        writer.close(summary, policy_facts, None)
+        writer.close(checked.summary, policy_facts, None)
     elif output_format in ci.CI_FORMATS:
         with ci.utf8_stdout() as stream:
             ci_writer = ci.check_writer(
@@ -509,20 +541,19 @@ def _check_database(
                 stream,
                 policy,
                 limit=limit,
-                duplicate_ids=False,
+                duplicate_ids=duplicate_ids,
                 fail_on=Severity(fail_on),
             )
             for finding in checked.findings:
                 ci_writer.add(finding)
-            ci_writer.close(summary)
+            ci_writer.close(checked.summary)
     else:
         groups = Groups(policy.criteria_in_order(), limit)
         for finding in checked.findings:
             groups.add(finding)
         use_color = _wants_color() if color is None else color
         name = f"{policy.name} ({policy.file})"
-        text_report.render(console_for(sys.stdout, use_color), name, summary, groups)
-    sys.exit(EXIT_FINDINGS if summary.not_conforming else EXIT_CLEAN)
+        text_report.render(console_for(sys.stdout, use_color), name, checked.summary, groups)
 
 
 def _is_error(code: str) -> bool:

@@ -1,26 +1,42 @@
 """Checking a table in a running PostgreSQL server: `stagelang check --db URL --table T`.
 
-The policy's findings and summary queries (`stagelang.compiler.sql`) run in the server, so
-only the records that do not conform travel back. Their rows become the findings and the
-summary the Python engine reports for an export, so every output format of `stagelang check`
-serves both. A finding's place is the table (its `file`) and the record id; it has no line.
+The policy's findings, summary and repeated-ids queries (`stagelang.compiler.sql`) run in the
+server, in one read-only snapshot, so only the records that do not conform and the ids that
+repeat travel back. Their rows become the findings and the summary the Python engine reports
+for an export, so every output format of `stagelang check` serves both. A finding's place is
+the table (its `file`) and the record id; it has no line.
 
-What the server cannot say is not reported: repeated ids (SL504), cells that cannot be read
-(SL505, which a typed column cannot hold) and stage history (entered dates, transitions).
+The findings are streamed: the server sorts them by record id (records without one last) and
+hands them over a server-side cursor, a batch at a time, so memory stays the same however many
+records fail. The summary is complete once the findings have all been read.
+
+Repeated ids (SL504): of the records sharing an id, one is kept as the record the id belongs
+to and each of the others gets SL504 and does not conform, as each repeat does in an export.
+A table has no order to say which came first, so the one kept is the one most in the record's
+favour (see `_keep_one`); the message says how many other records use the id.
+
+What the server cannot say is not reported: cells that cannot be read (SL505, which a typed
+column cannot hold) and stage history (entered dates, transitions).
 
     >>> import stagelang
     >>> from stagelang.database import check_postgres_table
     >>> policy = stagelang.load("policies/japan.stage")
-    >>> checked = check_postgres_table(policy, "postgresql://localhost/crm", "crm.contacts")
+    >>> with check_postgres_table(policy, "postgresql://localhost/crm", "crm.contacts") as checked:
+    ...     for finding in checked.findings:
+    ...         print(finding.record_id, finding.message)
+    ...     print(checked.summary.not_conforming)
     ... # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+import heapq
+import itertools
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from stagelang.analysis.model import Criterion, Field
@@ -33,7 +49,13 @@ from stagelang.suggestions import closest
 from stagelang.verdicts import Unmet
 from stagelang.warehouse import MissingExtraError
 
+if TYPE_CHECKING:
+    from sqlglot import exp
+
 SCHEMES = ("postgresql", "postgres")
+
+# Rows fetched from a server-side cursor at a time: a few megabytes of findings at most.
+BATCH = 2000
 
 # The PostgreSQL types a column may have for each field type (names as pg_type has them).
 _ACCEPTED = {
@@ -50,29 +72,65 @@ class DatabaseError(StagelangError):
     """The server cannot be reached, or the table does not hold what the policy reads."""
 
 
-@dataclass
 class TableCheck:
-    """The findings about the table's records that do not conform, and the summary."""
+    """The findings about a table's records, streamed in order of record id, then the summary.
 
-    findings: list[Finding]
-    summary: Summary
+    `findings` can be read once; `summary` is complete after it, and reading `summary` first
+    reads (and drops) the findings not read yet. The connection closes when the findings are
+    all read, or on `close()` or at the end of a `with` block.
+    """
+
+    def __init__(self, findings: Iterator[Finding], summary: Summary, opened: list[Any]) -> None:
+        self._complete = False
+        self.findings = self._read(findings)
+        self._summary = summary
+        self._opened = opened
+
+    def _read(self, findings: Iterator[Finding]) -> Generator[Finding, None, None]:
+        yield from findings
+        self._complete = True
+
+    @property
+    def summary(self) -> Summary:
+        """The counts, once every finding is read; DatabaseError if they could not all be."""
+        for _ in self.findings:
+            pass
+        if not self._complete:
+            raise DatabaseError("the findings were not all read, so the summary is incomplete")
+        return self._summary
+
+    def close(self) -> None:
+        _close(self._opened)
+
+    def __enter__(self) -> TableCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def check_postgres_table(
-    policy: Policy, url: str, table: str, *, today: dt.date | None = None
+    policy: Policy,
+    url: str,
+    table: str,
+    *,
+    today: dt.date | None = None,
+    repeated_ids: bool = True,
 ) -> TableCheck:
     """Check every record of `table` in the PostgreSQL server at `url` against the policy.
 
     Raises DatabaseError (whose message never holds the URL's password) when the server
     cannot be reached or the table lacks a column the policy reads, or has it with a type
-    that cannot hold the field.
+    that cannot hold the field; these are found before any finding is returned. A server
+    that fails while the findings are read raises DatabaseError from `findings`.
+    With `repeated_ids=False`, ids used by several records are not looked for (no SL504).
     """
     try:
         import psycopg
     except ImportError:
         raise MissingExtraError("psycopg", "postgres", "checking a PostgreSQL table") from None
     try:
-        from stagelang.compiler.sql import compile_policy
+        from stagelang.compiler.sql import compile_policy, repeats_query
     except ImportError:
         raise MissingExtraError("sqlglot", "sql", "checking a PostgreSQL table") from None
 
@@ -85,27 +143,102 @@ def check_postgres_table(
     compiled = compile_policy(
         policy.checked, table, dialect="postgres", today=today, with_values=True
     )
+    repeats = repeats_query(policy.checked, table, dialect="postgres", today=today)
+    with _plainly(url, table):
+        connection = psycopg.connect(url, connect_timeout=10)
+    opened: list[Any] = [connection]  # then its cursors
     try:
-        with psycopg.connect(url, connect_timeout=10) as connection:
-            # One snapshot for both queries, so that the findings and the counts describe the
+        with _plainly(url, table):
+            # One snapshot for every query, so that the findings and the counts describe the
             # same rows while others write to the table; and a check never writes.
             connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             connection.read_only = True
             connection.execute("SET TIME ZONE 'UTC'")
             _check_columns(connection, policy, table)
-            findings_rows = connection.execute(compiled.findings_sql(pretty=False)).fetchall()
             summary_rows = connection.execute(compiled.summary_sql(pretty=False)).fetchall()
+            findings_rows = _stream(opened, "stagelang_findings", _by_id(compiled.findings))
+            repeats_rows = None
+            if repeated_ids and repeats is not None:
+                repeats_rows = _stream(opened, "stagelang_repeats", _by_id(repeats))
+    except BaseException:
+        _close(opened)
+        raise
+
+    summary = _summary(policy, table, summary_rows)
+    found = _findings(policy, table, findings_rows)
+    if repeats_rows is not None:
+        repeated = _repeated_ids(policy, table, repeats_rows, summary)
+        # Both come sorted by record id: merged, a record's SL504 follows its other findings.
+        found = heapq.merge(found, repeated, key=_place)
+    stream = _counted(found, summary, opened, url, table)
+    return TableCheck(stream, summary, opened)
+
+
+def _by_id(query: exp.Expr) -> str:
+    """The query sorted by record id, in the byte order of its text (records without one
+    last), which is Python's order of strings for UTF-8: two such streams merge as they come."""
+    from sqlglot import exp
+
+    from stagelang.compiler.sql import ID
+
+    collated = exp.Collate(
+        this=exp.column(ID, quoted=True), expression=exp.to_identifier("C", quoted=True)
+    )
+    assert isinstance(query, exp.Select)  # both queries are a SELECT with its WITH
+    ordered = query.order_by(exp.Ordered(this=collated, nulls_first=False))
+    return str(ordered.sql(dialect="postgres"))
+
+
+def _stream(opened: list[Any], name: str, sql: str) -> Any:
+    """A server-side cursor over the query, read BATCH rows at a time."""
+    cursor = opened[0].cursor(name=name)
+    opened.append(cursor)
+    cursor.itersize = BATCH
+    cursor.execute(sql)
+    return cursor
+
+
+def _close(opened: list[Any]) -> None:
+    """The cursors, then the connection: the connection even when closing a cursor fails."""
+    if not opened:
+        return
+    connection, *cursors = opened
+    opened.clear()
+    try:
+        for cursor in reversed(cursors):
+            cursor.close()
+    finally:
+        connection.close()
+
+
+def _place(finding: Finding) -> tuple[bool, str]:
+    return (finding.record_id is None, finding.record_id or "")
+
+
+def _counted(
+    findings: Iterable[Finding], summary: Summary, opened: list[Any], url: str, table: str
+) -> Iterator[Finding]:
+    """The findings as they come, counted in the summary; the connection closed after them."""
+    with _plainly(url, table):
+        try:
+            for finding in findings:
+                summary.findings[finding.code] += 1
+                yield finding
+        finally:
+            _close(opened)
+
+
+@contextlib.contextmanager
+def _plainly(url: str, table: str) -> Iterator[None]:
+    """The driver's errors said as DatabaseError, in plain words and without a password."""
+    import psycopg
+
+    try:
+        yield
     except psycopg.errors.UndefinedTable:
         raise DatabaseError(f'table "{table}" does not exist in {redact(url)}') from None
     except psycopg.Error as error:
         raise DatabaseError(_plain(error, url)) from None
-
-    # The rows of every record that does not conform are held in memory, with the values of
-    # its fields: tables where millions of records fail need that much memory here.
-    # A table has no order of its own: findings come by record id, records without one last.
-    findings_rows.sort(key=lambda row: (row[0] is None, row[0] or ""))
-    findings = list(_findings(policy, table, findings_rows))
-    return TableCheck(findings, _summary(policy, table, summary_rows, findings))
 
 
 def redact(url: str) -> str:
@@ -226,14 +359,14 @@ def _unmet_finding(
     )
 
 
-def _summary(
-    policy: Policy, table: str, rows: Iterable[tuple[Any, ...]], findings: list[Finding]
-) -> Summary:
-    places = (*policy.stages, *(outcome.name for outcome in policy.checked.outcomes))
+def _summary(policy: Policy, table: str, rows: Iterable[tuple[Any, ...]]) -> Summary:
+    """The summary query's counts, each record judged on its own; repeated ids and the
+    findings are counted in as they are read."""
     summary = Summary(
         files=[table],
-        by_stage={name: Tally() for name in places},
+        by_stage={name: Tally() for name in _places(policy)},
         by_segment={segment: Tally() for segment in policy.segments},
+        engine="postgresql",
     )
     for kind, name, records, conforming, not_conforming in rows:
         tally = Tally(int(records), int(conforming), int(not_conforming))
@@ -243,5 +376,76 @@ def _summary(
         summary.by_stage[name] = tally
         summary.conforming += tally.conforming
         summary.not_conforming += tally.not_conforming
-    summary.findings.update(finding.code for finding in findings)
     return summary
+
+
+def _places(policy: Policy) -> list[str]:
+    """Stage names by rank, as the queries number them: the ladder, then the outcomes."""
+    return [*policy.stages, *(outcome.name for outcome in policy.checked.outcomes)]
+
+
+# Repeated ids ---------------------------------------------------------------------------------
+
+
+def _repeated_ids(
+    policy: Policy, table: str, rows: Iterable[tuple[Any, ...]], summary: Summary
+) -> Iterator[Finding]:
+    """One SL504 for each record of a repeated id but the one kept, counted in the summary.
+
+    The rows are the repeats query's, sorted by id: for each id, its records counted by stage
+    rank and segment flags, and how many of them conform on their own.
+    """
+    for record_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        kinds = [
+            _Kind(rank, tuple(bool(flag) for flag in flags), int(records), int(conforming))
+            for _, rank, *flags, records, conforming in group
+        ]
+        _keep_one(policy, kinds, summary)
+        sharing = sum(kind.records for kind in kinds)
+        others = "another record" if sharing == 2 else f"{sharing - 1:,} other records"
+        message = f'record id "{record_id}" is also used by {others} in the table'
+        for _ in range(sharing - 1):
+            yield Finding("SL504", message, table, None, record_id)
+
+
+@dataclass(slots=True)
+class _Kind:
+    """Records sharing an id, alike in stage rank and segment flags; how many conform."""
+
+    rank: int | None
+    flags: tuple[bool, ...]
+    records: int
+    conforming: int
+
+    def order(self) -> tuple[bool, int, tuple[bool, ...]]:
+        """Furthest along the ladder first, then inside each segment before outside it."""
+        return (self.rank is None, -(self.rank or 0), tuple(not flag for flag in self.flags))
+
+
+def _keep_one(policy: Policy, kinds: list[_Kind], summary: Summary) -> None:
+    """Every record sharing the id but one counts as not conforming, as repeats in an export.
+
+    The summary query judged each record on its own. Which record is kept changes only the
+    counts by stage and segment, and a table has no order to say which came first, so the one
+    kept is the one most in the record's favour: one that conforms if any does, the one
+    furthest along the ladder (an outcome counts as past its last stage), then one in the
+    policy's first segment before one outside it, and so on down the segments. Records alike
+    in all of these count the same whichever of them is kept. A record that does not conform
+    on its own does not conform, kept or not.
+    """
+    places, segments = _places(policy), list(policy.segments)
+    kept = False
+    for kind in sorted(kinds, key=_Kind.order):
+        moved = kind.conforming
+        if moved and not kept:
+            moved -= 1
+            kept = True
+        if not moved or kind.rank is None:  # without a stage a record never conforms
+            continue
+        inside = [name for name, flag in zip(segments, kind.flags, strict=True) if flag]
+        tallies = [summary.by_stage[places[kind.rank]], *(summary.by_segment[s] for s in inside)]
+        for tally in tallies:
+            tally.conforming -= moved
+            tally.not_conforming += moved
+        summary.conforming -= moved
+        summary.not_conforming += moved

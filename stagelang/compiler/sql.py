@@ -5,7 +5,9 @@ The query reads a table whose columns hold the policy's fields (a field reads th
 DATE, a timestamp, and arrays for lists. It returns one row per record that does not conform:
 its id, its stage value, the stage that value names, a problem when it names none, and the
 unmet criteria, named exactly as the Python engine names them in findings
-(`Criterion.describe()`, such as "MQL in japan requires engaged_sessions >= 3").
+(`Criterion.describe()`, such as "MQL in japan requires engaged_sessions >= 3"). The summary
+query counts records by stage and segment; `repeats_query`, for `stagelang check --db`, counts
+the records whose id other records share.
 
 Safety: nothing a policy author writes is pasted into SQL text. Column names become sqlglot
 identifiers and constants become sqlglot literals, which the library quotes for the dialect.
@@ -238,6 +240,12 @@ class Judgement:
         if self.policy.id_field is None:
             return exp.cast(exp.null(), "VARCHAR")
         return exp.cast(self._field(self.policy.id_field), "VARCHAR")
+
+    def source_id(self) -> exp.Expr | None:
+        """The record id read from the table's own columns: the judged query's `id`."""
+        if self.policy.id_field is None:
+            return None
+        return exp.cast(self._read(self.policy.id_field), "VARCHAR")
 
     def _rank(self, stage: exp.Expr) -> exp.Expr:
         """The stage's position on the ladder, matched ignoring case and outer spaces."""
@@ -572,6 +580,60 @@ def _summary_query(judged: exp.Select, policy: CheckedPolicy) -> exp.Expr:
     return (
         exp.select(exp.Star())
         .from_(exp.alias_(exp.paren(query), "stagelang_summary", quoted=True))
+        .with_(exp.to_identifier(JUDGED, quoted=True), as_=judged)
+    )
+
+
+def repeats_query(
+    policy: CheckedPolicy,
+    table: str | exp.Expr,
+    *,
+    dialect: str = "duckdb",
+    today: dt.date | None = None,
+    timestamp_type: str = "TIMESTAMPTZ",
+) -> exp.Select | None:
+    """The records whose id other records share, counted by id, stage and segments.
+
+    One row per repeated id and per stage rank and segment flags found among its records:
+    `id`, `stagelang_rank`, the segment flags, `records` and how many of them `conforming`
+    (each judged on its own). Ids used once and records without an id are not there. None
+    for a policy without an id field. The ids are found first (GROUP BY ... HAVING over the
+    id column alone), so that only the records sharing one are judged again.
+    """
+    judgement = Judgement(policy, dialect, today, timestamp_type)
+    record_id = judgement.source_id()
+    if record_id is None:
+        return None
+    source = table_source(table)
+    repeated = (
+        exp.select(exp.alias_(record_id, ID, quoted=True))
+        .from_(source.copy())
+        .where(exp.Not(this=exp.Is(this=record_id.copy(), expression=exp.null())))
+        .group_by(record_id.copy())
+        .having(exp.GT(this=exp.Count(this=exp.Star()), expression=_number(1)))
+    )
+    sharing = (
+        exp.select(exp.Star())
+        .from_(source.copy())
+        .where(exp.In(this=record_id.copy(), query=repeated.subquery()))
+    )
+    judged = judgement.judged(exp.alias_(sharing.subquery(), "stagelang_sharing", quoted=True))
+    keys = [
+        exp.column(ID, quoted=True),
+        exp.column(_RANK, quoted=True),
+        *(exp.column(segment_alias(i), quoted=True) for i in range(len(policy.segments))),
+    ]
+    ones = exp.Case(
+        ifs=[exp.If(this=exp.column(CONFORMS, quoted=True), true=_number(1))], default=_number(0)
+    )
+    return (
+        exp.select(
+            *keys,
+            exp.alias_(exp.Count(this=exp.Star()), "records", quoted=True),
+            exp.alias_(exp.Sum(this=ones), "conforming", quoted=True),
+        )
+        .from_(exp.to_identifier(JUDGED, quoted=True))
+        .group_by(*(key.copy() for key in keys))
         .with_(exp.to_identifier(JUDGED, quoted=True), as_=judged)
     )
 

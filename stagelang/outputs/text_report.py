@@ -46,6 +46,7 @@ _ENGINES = {
     "python": "Python engine",
     "duckdb": "DuckDB engine",
     "duckdb and python": "DuckDB and Python engines",
+    "postgresql": "PostgreSQL server",
 }
 
 
