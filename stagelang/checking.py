@@ -236,15 +236,19 @@ class Checker:
         self.summary.files.append(file)
         columns = self._bind(table)
         if table.columns is None:
-            convert = _json_converter(columns)
-            validate = self._record_validator().errors
+            convert = json_converter(columns)
+            # Parquet values come typed from DuckDB, not as JSON: the JSON schema is not theirs.
+            validate = None if table.format == "parquet" else self._record_validator().errors
         else:
             convert = compile_row_converter(columns)
             validate = None
         dates_of = None
         positions = _column_positions(table.columns or [])
-        if self.dates and (
-            table.columns is None or self.dates.found(lambda column: _find(positions, column))
+        # Stage history is not read from Parquet files (stagelang.duckdb_engine says so).
+        if (
+            self.dates
+            and table.format != "parquet"
+            and (table.columns is None or self.dates.found(lambda column: _find(positions, column)))
         ):
             dates_of = self.dates.bind(table, lambda column: _find(positions, column))
         self._files.append(file)
@@ -592,7 +596,7 @@ def _missing_column(field: str, column: str, headers: list[str]) -> str:
     return looked_for + (f'; closest header: "{suggestion}"' if suggestion else "")
 
 
-def _json_converter(columns: list[Column]) -> RowConverter:
+def json_converter(columns: list[Column]) -> RowConverter:
     """Converts a JSON object's values; the keys it lacks are missing values."""
 
     def convert(cells: Any) -> Converted:

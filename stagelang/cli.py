@@ -343,8 +343,9 @@ def check(
     """Check the records of CRM exports, or of a PostgreSQL table, against a policy.
 
     DATA are CSV, TSV, JSON Lines or JSON files (by extension, or --input-format), or - for
-    standard input. Encodings are detected (UTF-8, UTF-16, CP932/Shift_JIS); Japanese number
-    and date formats are read as they are written.
+    standard input; Parquet files are read by the DuckDB engine (the sql extra). Encodings
+    are detected (UTF-8, UTF-16, CP932/Shift_JIS); Japanese number and date formats are read
+    as they are written.
 
     \b
     Exit codes: 0 every record conforms (or conforms only by waivers); 1 at least one error

@@ -21,6 +21,10 @@ the file into the same rows and cells as Python's csv module; tests/test_duckdb_
 checks that with generated exports. A file DuckDB cannot split (a ragged row, a stray quote,
 a cell DuckDB cannot decode) is checked by the Python engine instead, which names the row.
 
+Parquet files, which the Python engine does not read, are DuckDB's alone: their columns keep
+their types (a text column is read as a CSV cell is), a record's place is its row number, and
+stage history is not read from them.
+
 What this engine leaves to the Python engine, with a note on standard error: standard input,
 JSON and JSON Lines exports, exports with stage-history columns (`entered from`), ids that are
 not text, and several exports at once while repeated ids are checked (an id may repeat across
@@ -35,6 +39,7 @@ Python are then held in memory until that pass ends.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import itertools
 import logging
@@ -49,12 +54,12 @@ from typing import TYPE_CHECKING, Any
 
 from stagelang.analysis import types
 from stagelang.analysis.model import Criterion, Field
-from stagelang.checking import Checker, RecordResult, Tally, unmet_finding
+from stagelang.checking import Checker, RecordResult, Tally, json_converter, unmet_finding
 from stagelang.compiler import runtime
 from stagelang.errors import StagelangError
 from stagelang.policy import Policy
 from stagelang.records.convert import RowConverter, compile_row_converter
-from stagelang.records.readers import Row, Table, open_table
+from stagelang.records.readers import InputError, Row, Table, format_of, open_table
 from stagelang.verdicts import Unmet
 from stagelang.warehouse import MissingExtraError
 
@@ -150,6 +155,9 @@ class DuckdbChecker(Checker):
         self, names: Sequence[str], *, input_format: str | None = None, encoding: str | None = None
     ) -> Iterator[RecordResult]:
         for name in names:
+            if format_of(name, input_format) == "parquet" and self.available:
+                yield from self._check_parquet(name, several=len(names) > 1)
+                continue
             with open_table(name, input_format=input_format, encoding=encoding) as table:
                 reason = self._unsuitable(table, several=len(names) > 1)
                 if reason is None:
@@ -169,6 +177,28 @@ class DuckdbChecker(Checker):
                 self._used("python")
                 with table:
                     yield from self.check_table(table)
+
+    def _check_parquet(self, name: str, several: bool) -> Iterator[RecordResult]:
+        """A Parquet file, which only DuckDB reads: its records in row order."""
+        if several and self.duplicate_ids:
+            raise InputError(
+                name,
+                "repeated ids across several files are found by the Python engine, which does "
+                "not read Parquet: check the Parquet file alone, or add --no-duplicate-ids",
+            )
+        run = _ParquetRun(self, name)
+        table = Table(name, "parquet", "utf-8", None, iter(()))
+        if self.dates and self.dates.found(lambda column: column in run.types or None):
+            log.warning(
+                "stagelang: %s: stage history (entered dates) is not checked in Parquet files",
+                name,
+            )
+        try:
+            left = run.run()
+        except DuckdbUnavailable as error:
+            raise InputError(name, str(error)) from None
+        self._used("duckdb")
+        yield from self._check_left(table, left)
 
     def _note(self, name: str, reason: str) -> None:
         # Asked for DuckDB, a user is told why it did not run; with auto the summary names
@@ -192,7 +222,8 @@ class DuckdbChecker(Checker):
         by_python = self.check_table(
             Table(table.name, table.format, table.encoding, table.columns, feed())
         )
-        convert = compile_row_converter(self._bind(table, quiet=True))
+        columns = self._bind(table, quiet=True)
+        convert = compile_row_converter(columns) if table.columns else json_converter(columns)
         summary = self.summary
         for record in left:
             result = self._judged(table.name, record, convert) if record.judged else None
@@ -385,11 +416,8 @@ class _FileRun:
         today = self.checker.as_of or runtime.today_utc()
         judgement = Judgement(self.policy, "duckdb", today, "TIMESTAMPTZ")
         cells = [_CELL.format(position) for position in self.positions]
-        width = len(self.table.columns or [])
 
-        numbered = exp.select(_row_number(), *_columns(cells)).from_(
-            _read_csv(path, width, self.table.format)
-        )
+        numbered = self._numbered(path, cells)
         typed = exp.select(
             *_columns([_ROW, *cells]),
             *self._typed_values(),
@@ -473,17 +501,7 @@ class _FileRun:
                     any_value(when_settled(exp.Literal.number(0), mask), f"unmet{i}")
                     for i, mask in enumerate(masks)
                 ),
-                # Python's csv module reads an empty cell as "" where DuckDB has NULL.
-                *(
-                    any_value(
-                        exp.Coalesce(
-                            this=exp.column(name, quoted=True),
-                            expressions=[exp.Literal.string("")],
-                        ),
-                        name,
-                    )
-                    for name in cells
-                ),
+                *(any_value(self._returned(name), name) for name in cells),
             )
             .from_(exp.alias_(judged.subquery(), "stagelang_judged", quoted=True))
             .group_by(*(exp.Literal.number(i + 1) for i in range(len(keys))))
@@ -499,6 +517,23 @@ class _FileRun:
         outer.set("with_", exp.With(expressions=ctes))
         return outer
 
+    def _numbered(self, path: str, cells: list[str]) -> exp.Select:
+        """The file's records: their row numbers and the cells the policy reads."""
+        from sqlglot import exp
+
+        width = len(self.table.columns or [])
+        return exp.select(_row_number(), *_columns(cells)).from_(
+            _read_csv(path, width, self.table.format)
+        )
+
+    def _returned(self, cell: str) -> exp.Expr:
+        """A cell as it goes back to Python: as Python's csv module reads an empty cell, "",
+        where DuckDB has NULL."""
+        from sqlglot import exp
+
+        column = exp.column(cell, quoted=True)
+        return exp.Coalesce(this=column, expressions=[exp.Literal.string("")])
+
     def _typed_values(self) -> list[exp.Expr]:
         from sqlglot import exp
 
@@ -506,9 +541,20 @@ class _FileRun:
         for binding in self.bindings:
             if binding.field.column not in seen:  # two fields may read one column
                 seen.add(binding.field.column)
-                typed = _typed(binding.field, _cell(binding))
+                typed = self._value(binding, _cell(binding))
                 values.append(exp.alias_(typed, binding.field.column, quoted=True))
         return values
+
+    def _value(self, binding: _Binding, cell: exp.Expr) -> exp.Expr:
+        """The field's value from its cell (a cell of text, in a CSV file)."""
+        return _typed(binding.field, cell)
+
+    def _plain(self, binding: _Binding, cell: exp.Expr) -> exp.Expr | None:
+        return _plain(binding.field, cell, self.checker.timezone)
+
+    def _text(self, binding: _Binding) -> exp.Expr:
+        """The cell as text, as the id's text is compared."""
+        return _cell(binding)
 
     def _clean(self) -> exp.Expr:
         """TRUE when every cell is missing or plain, so that SQL read it as Python does."""
@@ -516,7 +562,7 @@ class _FileRun:
 
         tests = []
         for binding in self.bindings:
-            test = _plain(binding.field, _cell(binding, "t"), self.checker.timezone)
+            test = self._plain(binding, _cell(binding, "t"))
             if test is not None:
                 tests.append(test)
         if not tests:
@@ -531,7 +577,7 @@ class _FileRun:
         if id_field is None or not self.checker.duplicate_ids:
             return exp.cast(exp.null(), exp.DataType.build("UBIGINT", dialect="duckdb"))
         binding = next(b for b in self.bindings if b.name == id_field)
-        key = exp.Nullif(this=_stripped(_cell(binding)), expression=exp.Literal.string(""))
+        key = exp.Nullif(this=_stripped(self._text(binding)), expression=exp.Literal.string(""))
         # Grouping 64-bit hashes is a third faster than grouping text. Two ids that share a
         # hash only send both records to the Python engine, which finds no repeat.
         hashed = exp.Anonymous(this="hash", expressions=[key.copy()])
@@ -652,6 +698,197 @@ def _bits(names: Sequence[str]) -> exp.Expr:
     for term in terms[1:]:
         total = exp.Add(this=total, expression=term)
     return exp.cast(total, "BIGINT")
+
+
+class _ParquetRun(_FileRun):
+    """Judges one Parquet file on DuckDB. Its columns keep their own types: a text column is
+    read as a CSV cell is, a typed one (BIGINT, DECIMAL, DATE, TIMESTAMP, lists) as its value.
+    A record's place is its row number, counted from 1, where a CSV record has its line."""
+
+    def __init__(self, checker: DuckdbChecker, name: str) -> None:
+        self.types = _parquet_columns(name)
+        names = list(self.types)
+        super().__init__(checker, Table(name, "parquet", "utf-8", names, iter(())))
+        self.kinds = {b.position: self.types[names[b.position]] for b in self.bindings}
+        found = (
+            _unsuitable_column(b.name, b.field, names[b.position], self.kinds[b.position])
+            for b in self.bindings
+        )
+        problems = [problem for problem in found if problem]
+        if problems:
+            raise InputError(
+                name,
+                "the Parquet file holds columns whose types cannot hold the policy's fields:\n  "
+                + "\n  ".join(problems)
+                + "\nwrite the columns as text (VARCHAR) or with the types docs/scale.md lists",
+            )
+
+    def _utf8_file(self, workspace: str) -> str:
+        return self.table.name
+
+    def _numbered(self, path: str, cells: list[str]) -> exp.Select:
+        from sqlglot import exp
+
+        names = self.table.columns or []
+        row = exp.Add(this=exp.column("file_row_number"), expression=exp.Literal.number(1))
+        read = exp.Anonymous(
+            this="read_parquet",
+            expressions=[
+                exp.Literal.string(path),
+                exp.EQ(this=exp.column("file_row_number"), expression=exp.true()),
+            ],
+        )
+        return exp.select(
+            exp.alias_(row, _ROW, quoted=True),
+            *(
+                exp.alias_(exp.column(names[position], quoted=True), cell, quoted=True)
+                for position, cell in zip(self.positions, cells, strict=True)
+            ),
+        ).from_(read)
+
+    def _returned(self, cell: str) -> exp.Expr:
+        from sqlglot import exp
+
+        return exp.column(cell, quoted=True)
+
+    def _value(self, binding: _Binding, cell: exp.Expr) -> exp.Expr:
+        kind = self.kinds[binding.position]
+        if kind == "VARCHAR":
+            return _typed(binding.field, cell)
+        return _native(binding.field, cell, kind)
+
+    def _plain(self, binding: _Binding, cell: exp.Expr) -> exp.Expr | None:
+        kind = self.kinds[binding.position]
+        if kind == "VARCHAR":
+            return _plain(binding.field, cell, self.checker.timezone)
+        return _native_plain(binding.field, cell, kind, self.checker.timezone)
+
+    def _text(self, binding: _Binding) -> exp.Expr:
+        from sqlglot import exp
+
+        return exp.cast(_cell(binding), "VARCHAR")
+
+    def _left(self, path: str, result: Any, first: tuple[Any, ...] | None) -> Iterator[_Left]:
+        """The records left for Python, as JSON records are read: values by column name."""
+        names = [(self.table.columns or [])[position] for position in self.positions]
+        segments = len(self.policy.segments)
+        masks = (len(criteria_of(self.policy)) + 61) // 62
+        judged_at = 4 + segments
+        skip = judged_at + 1 + masks
+        rows = self.rows
+
+        def left_records() -> Iterator[_Left]:
+            if first is None:
+                return
+            for row in itertools.chain((first,), rows):
+                cells = dict(zip(names, row[skip:], strict=True))
+                flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
+                unmet = _unmet_indexes(row[judged_at + 1 : skip])
+                yield _Left(Row(row[0], cells), bool(row[judged_at]), row[1], flags, unmet)
+
+        return left_records()
+
+
+# Parquet column types, as DuckDB names them, that hold each field type as its Python value.
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_HOLDS = {
+    "bool": {"BOOLEAN"},
+    "int": _INTEGERS,
+    "decimal": _INTEGERS | {"DOUBLE", "FLOAT"},
+    "string": _INTEGERS | {"BOOLEAN"},
+    "date": {"DATE"} | _TIMESTAMPS | {"TIMESTAMP WITH TIME ZONE"},
+    "datetime": {"DATE", "TIMESTAMP WITH TIME ZONE"} | _TIMESTAMPS,
+}
+
+
+def _parquet_columns(name: str) -> dict[str, str]:
+    """The Parquet file's columns and their DuckDB types, in order."""
+    import duckdb
+    from sqlglot import exp
+
+    if name == "-":
+        raise InputError(name, "a Parquet file is read from disk, not standard input")
+    if not os.path.isfile(name):
+        raise InputError(name, "no such file")
+    read = exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(name)])
+    probe = exp.select(exp.Star()).from_(read).limit(0).sql(dialect="duckdb")
+    try:
+        with duckdb.connect() as connection:
+            described = connection.execute("DESCRIBE " + probe).fetchall()
+    except duckdb.Error as error:
+        reason = (str(error).strip().splitlines() or ["unknown error"])[0]
+        raise InputError(name, f"cannot be read as Parquet: {reason}") from None
+    return {row[0]: str(row[1]) for row in described}
+
+
+def _holds(declared: Field, kind: str) -> bool:
+    if kind == "VARCHAR":
+        return True
+    if declared.type.is_list:
+        item = declared.type.item
+        return (
+            kind.endswith("[]")
+            and item is not None
+            and _holds(dataclasses.replace(declared, type=item), kind[:-2])
+        )
+    if declared.type.name == "decimal" and kind.startswith("DECIMAL("):
+        scale = int(kind.rstrip(")").split(",")[-1])
+        return scale <= 9
+    return kind in _HOLDS.get(declared.type.name, set())
+
+
+def _unsuitable_column(name: str, declared: Field, column: str, kind: str) -> str | None:
+    if _holds(declared, kind):
+        return None
+    return f'column "{column}" is {kind}, which cannot hold field "{name}" ({declared.type})'
+
+
+def _native(declared: Field, cell: exp.Expr, kind: str) -> exp.Expr:
+    """The field's value from a typed Parquet column (see `_holds`)."""
+    from sqlglot import exp
+
+    field_type = declared.type
+    if field_type.is_list:
+        item = exp.to_identifier("stagelang_item")
+        known = exp.Not(this=exp.Is(this=exp.column(item.copy()), expression=exp.null()))
+        items = exp.Anonymous(
+            this="list_filter",
+            expressions=[cell.copy(), exp.Lambda(this=known, expressions=[item.copy()])],
+        )
+        if field_type.item == types.STRING:
+            strip = exp.Lambda(this=_stripped(exp.column(item.copy())), expressions=[item.copy()])
+            stripped = exp.Anonymous(this="list_transform", expressions=[items, strip])
+            nonempty = exp.Lambda(
+                this=exp.NEQ(this=exp.column(item.copy()), expression=exp.Literal.string("")),
+                expressions=[item.copy()],
+            )
+            return exp.Anonymous(this="list_filter", expressions=[stripped, nonempty])
+        return exp.cast(items, _sql_type(field_type))
+    if field_type == types.STRING:
+        return exp.cast(cell.copy(), "VARCHAR")
+    return exp.cast(cell.copy(), _sql_type(field_type))
+
+
+def _native_plain(declared: Field, cell: exp.Expr, kind: str, zone: dt.tzinfo) -> exp.Expr | None:
+    """TRUE when `_native` gives the value Python's coercer gives, None when it always does."""
+    from sqlglot import exp
+
+    utc = zone is dt.UTC or getattr(zone, "key", None) in ("UTC", "Etc/UTC")
+    missing = exp.Is(this=cell.copy(), expression=exp.null())
+    name = declared.type.name
+    if kind in ("DOUBLE", "FLOAT"):
+        # Python reads a float as the decimal it prints as; nine places are kept here.
+        back = exp.cast(_native(declared, cell, kind), "DOUBLE")
+        return exp.or_(missing, exp.EQ(this=back, expression=cell.copy()))
+    if kind == "BOOLEAN" and name == "string":
+        return None
+    naive = kind in _TIMESTAMPS or (kind == "DATE" and name == "datetime")
+    zoned = kind == "TIMESTAMP WITH TIME ZONE" and name == "date"
+    if (naive or zoned) and not utc:
+        # Read in --timezone by Python; DuckDB here reads them in UTC.
+        return missing
+    return None
 
 
 def _numbered_as_lines(left: Iterator[_Left]) -> Iterator[_Left]:

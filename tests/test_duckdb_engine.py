@@ -15,8 +15,10 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_compiled_vs_interpreted import FIELDS, TODAY, conditions
+from test_compiled_vs_interpreted import records as typed_records
 from test_sql_vs_python import LADDER, PARTS
 
 import stagelang
@@ -368,3 +371,131 @@ def test_csv_output_with_the_duckdb_engine_is_refused(export: tuple[Path, Path])
 
     assert result.exit_code == 2
     assert "--format csv writes every row of the export back" in result.stderr
+
+
+# Parquet -------------------------------------------------------------------------------------
+
+
+def csv_cell(value: Any) -> str:
+    """A typed value as an export writes it in its plain form."""
+    if value is None or value == "__absent__":
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(csv_cell(item) for item in value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def stored(value: Any, kind: str) -> Any:
+    """A decimal as the Parquet file holds it, DECIMAL(38, 9), so that both say 0.500000000."""
+    if kind == "decimal" and isinstance(value, int | float | Decimal) and value is not True:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return f"{number:.9f}"
+    return value
+
+
+def write_both(folder: Path, policy: Policy, records: list[dict[str, Any]]) -> tuple[Path, Path]:
+    """The records as a CSV export and as a Parquet file with typed columns."""
+    import duckdb
+    from sql_backends import create_table, insert_rows
+
+    fields = list(policy.checked.fields.values())
+    export = folder / "export.csv"
+    with open(export, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow([field.column for field in fields])
+        for record in records:
+            writer.writerow([csv_cell(stored(record.get(f.name), f.type.name)) for f in fields])
+    parquet = folder / "export.parquet"
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(create_table(policy.checked, "duckdb"))
+        statement, values = insert_rows(policy.checked, records, mark="?")
+        if values:
+            connection.executemany(statement, values)
+        connection.execute(f"COPY \"records\" TO '{parquet}' (FORMAT parquet)")
+    return export, parquet
+
+
+@settings(max_examples=60)
+@given(
+    st.fixed_dictionaries({key: conditions for key in PARTS}),
+    st.lists(
+        st.sampled_from(["a", "B", " c ", "zz", "", "closed lost"]).flatmap(
+            lambda stage: typed_records(stage)
+        ),
+        max_size=8,
+    ),
+)
+def test_a_parquet_file_gives_the_findings_of_the_same_records_as_csv(
+    parts: dict[str, str], records: list[dict[str, Any]]
+) -> None:
+    policy = stagelang.loads(LADDER.format(**parts), "ladder.stage")
+    for index, typed in enumerate(records):
+        typed["record_id"] = str(index % 5)  # some ids repeat
+    with tempfile.TemporaryDirectory() as folder:
+        export, parquet = write_both(Path(folder), policy, records)
+        from_csv = findings_and_summary(Checker(policy, as_of=TODAY), export)
+        checker = DuckdbChecker(policy, as_of=TODAY)
+        from_parquet = findings_and_summary(checker, parquet)
+
+    # A Parquet record's place is its row number; the CSV's line counts the header too, also
+    # where a repeated id names the line of the record that used it first.
+    def row_of_line(match: re.Match[str]) -> str:
+        return f"line {int(match[1]) - 1}"
+
+    csv_findings = [
+        (line - 1, record_id, code, re.sub(r"line (\d+)", row_of_line, message), *rest)
+        for _, line, record_id, code, message, *rest in from_csv[0]
+    ]
+    assert [finding[1:] for finding in from_parquet[0]] == csv_findings
+    from_csv[1].pop("files")
+    from_parquet[1].pop("files")
+    assert from_parquet[1] == from_csv[1]
+    assert checker.summary.engine == "duckdb"
+
+
+def test_a_parquet_column_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    import duckdb
+
+    policy = tmp_path / "ladder.stage"
+    policy.write_text(LADDER_POLICY, encoding="utf-8")
+    parquet = tmp_path / "export.parquet"
+    with duckdb.connect() as connection:
+        connection.execute(
+            "COPY (SELECT '1' AS record_id, 'a' AS lifecycle_stage, DATE '2026-01-01' AS i1) "
+            f"TO '{parquet}' (FORMAT parquet)"
+        )
+    result = CliRunner().invoke(main, ["check", str(policy), str(parquet)])
+
+    assert result.exit_code == 2
+    # Missing columns are said first, as for a CSV export.
+    assert 'column "b1"' in result.stderr
+
+    with duckdb.connect() as connection:
+        columns = ", ".join(f"NULL::VARCHAR AS {name}" for name in FIELDS if name != "i1")
+        connection.execute(
+            f"COPY (SELECT '1' AS record_id, 'a' AS lifecycle_stage, DATE '2026-01-01' AS i1, "
+            f"{columns}) TO '{parquet}' (FORMAT parquet)"
+        )
+    result = CliRunner().invoke(main, ["check", str(policy), str(parquet)])
+
+    assert result.exit_code == 2
+    assert 'column "i1" is DATE, which cannot hold field "i1" (int)' in result.stderr
+
+
+def test_the_python_engine_sends_parquet_to_duckdb(tmp_path: Path) -> None:
+    policy = tmp_path / "ladder.stage"
+    policy.write_text(LADDER_POLICY, encoding="utf-8")
+    parquet = tmp_path / "export.parquet"
+    parquet.write_bytes(b"PAR1")
+
+    result = CliRunner().invoke(main, ["check", str(policy), str(parquet), "--engine", "python"])
+
+    assert result.exit_code == 2
+    assert "only stagelang check's DuckDB engine reads" in result.stderr

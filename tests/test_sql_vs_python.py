@@ -426,3 +426,31 @@ def test_stagelang_sql_run_names_a_file_duckdb_cannot_read(japan_path: Any, tmp_
     assert result.exit_code == 2
     assert f"{export}: DuckDB cannot check the file" in result.stderr
     assert "Traceback" not in result.output
+
+
+NO_CRITERIA = HEADER + "stage A\nstage B\n"
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_a_policy_without_criteria_runs(engine: str, request: pytest.FixtureRequest) -> None:
+    # An empty list of unmet criteria has no type of its own in PostgreSQL unless cast.
+    connection = request.getfixturevalue("duck" if engine == "duckdb" else engine)
+    policy = stagelang.loads(NO_CRITERIA, "bare.stage")
+    rows = numbered([{"lifecycle_stage": "a"}, {"lifecycle_stage": "nowhere"}, {}])
+    compiled = compile_policy(policy.checked, "records", dialect=engine, today=TODAY)
+    connection.execute('DROP TABLE IF EXISTS "records"')
+    connection.execute(create_table(policy.checked, engine))
+    statement, values = insert_rows(policy.checked, rows, mark="?" if engine == "duckdb" else "%s")
+    if engine == "duckdb":
+        connection.executemany(statement, values)
+    else:
+        with connection.cursor() as cursor:
+            cursor.executemany(statement, values)
+
+    found = sql_findings(connection.execute(compiled.findings_sql()).fetchall())
+
+    assert found == python_findings(policy, rows)
+    assert {key: value[1] for key, value in found.items()} == {
+        "1": "unknown-stage",
+        "2": "missing-stage",
+    }

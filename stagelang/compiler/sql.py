@@ -525,6 +525,9 @@ def _stage_name(policy: CheckedPolicy, rank: exp.Expr) -> exp.Expr:
 
 def _compact(array: exp.Expr, dialect: str) -> exp.Expr:
     """The array without its NULLs, in each dialect's own words."""
+    if not array.expressions:
+        # A policy without criteria: an empty array has no type of its own in PostgreSQL.
+        return exp.cast(array, exp.DataType.build("ARRAY<VARCHAR>"))
     if dialect == "postgres":
         return exp.ArrayRemove(this=array, expression=exp.null())
     if dialect == "bigquery":

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 from stagelang.errors import StagelangError
 from stagelang.records.encoding import SAMPLE_BYTES, detect_encoding, find_decode_error
 
-FORMATS = ("csv", "tsv", "jsonl", "json")
+FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 
 _BY_SUFFIX = {
     ".csv": "csv",
@@ -30,6 +30,7 @@ _BY_SUFFIX = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
+    ".parquet": "parquet",
 }
 
 _SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
@@ -93,6 +94,12 @@ def open_table(name: str, *, input_format: str | None = None, encoding: str | No
             name,
             "is a spreadsheet workbook, which stagelang does not read; save the sheet as CSV "
             "(UTF-8) and check that file",
+        )
+    if format_of(name, input_format) == "parquet":
+        raise InputError(
+            name,
+            "is a Parquet file, which only stagelang check's DuckDB engine reads: install it "
+            "with pip install 'stagelang[sql]' and check with --engine duckdb (or auto)",
         )
     binary = _open_binary(name)
     try:
