@@ -243,14 +243,17 @@ class Checker:
             convert = compile_row_converter(columns)
             validate = None
         dates_of = None
-        positions = _column_positions(table.columns or [])
+        positions = column_positions(table.columns or [])
         # Stage history is not read from Parquet files (stagelang.duckdb_engine says so).
         if (
             self.dates
             and table.format != "parquet"
-            and (table.columns is None or self.dates.found(lambda column: _find(positions, column)))
+            and (
+                table.columns is None
+                or self.dates.found(lambda column: find_column(positions, column))
+            )
         ):
-            dates_of = self.dates.bind(table, lambda column: _find(positions, column))
+            dates_of = self.dates.bind(table, lambda column: find_column(positions, column))
         self._files.append(file)
         place_of_file = (len(self._files) - 1) << _LINE_BITS
 
@@ -318,11 +321,6 @@ class Checker:
             summary.add(result)
             yield result
 
-    def reads_history(self, table: Table) -> bool:
-        """Whether the CSV export has date-entered columns, whose stage history is checked."""
-        positions = _column_positions(table.columns or [])
-        return bool(self.dates) and bool(self.dates.found(lambda column: _find(positions, column)))
-
     def _record_validator(self) -> RecordValidator:
         if self._validator is None:
             self._validator = RecordValidator(self.policy)
@@ -350,7 +348,7 @@ class Checker:
                 Column(name, f.type, f.column, self._converters[name]) for name, f in fields.items()
             ]
 
-        positions = _column_positions(table.columns)
+        positions = column_positions(table.columns)
         columns: list[Column] = []
         missing = self._missing_date_columns(table.name, table.columns, positions, quiet)
         for name, declared in fields.items():
@@ -378,7 +376,7 @@ class Checker:
         history: it is checked all the same, and a note says that history was not."""
         if not self.dates:
             return []
-        if not self.dates.found(lambda column: _find(positions, column)):
+        if not self.dates.found(lambda column: find_column(positions, column)):
             if quiet:
                 return []
             log.warning(
@@ -388,7 +386,7 @@ class Checker:
                 ", ".join(f'"{candidates[0]}"' for candidates in self.dates.candidates.values()),
             )
             return []
-        absent = self.dates.missing(lambda column: _find(positions, column))
+        absent = self.dates.missing(lambda column: find_column(positions, column))
         return [_missing_column(f"entered {stage}", column, headers) for stage, column in absent]
 
     def finish(self) -> list[Finding]:
@@ -572,7 +570,7 @@ def unmet_finding(
     )
 
 
-def _column_positions(columns: list[str]) -> dict[str, int]:
+def column_positions(columns: list[str]) -> dict[str, int]:
     """Header positions by exact name, and by folded name where that is unambiguous."""
     positions: dict[str, int] = {}
     folded: dict[str, list[int]] = {}
@@ -585,7 +583,7 @@ def _column_positions(columns: list[str]) -> dict[str, int]:
     return positions
 
 
-def _find(positions: dict[str, int], column: str) -> int | None:
+def find_column(positions: dict[str, int], column: str) -> int | None:
     index = positions.get(column)
     return positions.get(column.strip().casefold()) if index is None else index
 

@@ -293,10 +293,10 @@ def _summary(report: LintReport) -> str:
     type=click.Choice(list(ENGINES)),
     default="auto",
     show_default=True,
-    help="python reads records one by one; duckdb judges a CSV or TSV export in embedded "
-    "DuckDB and words the findings in Python (same findings; needs the sql extra); auto "
-    "takes duckdb for CSV and TSV files of 8 MiB or more when it is installed. The summary "
-    "says which ran. See docs/scale.md.",
+    help="python reads records one by one; duckdb judges a CSV, TSV, JSON Lines or Parquet "
+    "export in embedded DuckDB and words the findings in Python (same findings; needs the sql "
+    "extra); auto takes duckdb for CSV and TSV files of 8 MiB or more, and for Parquet, when "
+    "it is installed. The summary says which ran. See docs/scale.md.",
 )
 @click.option(
     "--waivers",

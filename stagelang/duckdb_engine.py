@@ -25,10 +25,17 @@ Parquet files, which the Python engine does not read, are DuckDB's alone: their 
 their types (a text column is read as a CSV cell is), a record's place is its row number, and
 stage history is not read from them.
 
+Stage history: DuckDB reads the entered dates too, and a record is settled only when its dates
+surely give no finding (`_FileRun._quiet_history`); the others go to the Python engine.
+
+JSON Lines: DuckDB reads each line as text and takes the values out by key (`_JsonLinesRun`);
+a record left to Python is its line, read by the Python reader's own function. `--engine auto`
+keeps JSON Lines in Python, which is about as quick.
+
 What this engine leaves to the Python engine, with a note on standard error: standard input,
-JSON and JSON Lines exports, exports with stage-history columns (`entered from`), ids that are
-not text, and several exports at once while repeated ids are checked (an id may repeat across
-files). Files in encodings other than UTF-8 are decoded by Python into a temporary UTF-8 copy.
+JSON arrays, JSON Lines whose policy reads stage history, ids that are not text, and several
+exports at once while repeated ids are checked (an id may repeat across files). Files in
+encodings other than UTF-8 are decoded by Python into a temporary UTF-8 copy.
 
 DuckDB works within MEMORY_LIMIT and spills to a temporary folder beyond it. Lines are taken
 from DuckDB's row numbers when the file has one line per record; otherwise (blank lines, line
@@ -54,12 +61,27 @@ from typing import TYPE_CHECKING, Any
 
 from stagelang.analysis import types
 from stagelang.analysis.model import Criterion, Field
-from stagelang.checking import Checker, RecordResult, Tally, json_converter, unmet_finding
+from stagelang.checking import (
+    Checker,
+    RecordResult,
+    Tally,
+    column_positions,
+    find_column,
+    json_converter,
+    unmet_finding,
+)
 from stagelang.compiler import runtime
 from stagelang.errors import StagelangError
 from stagelang.policy import Policy
 from stagelang.records.convert import RowConverter, compile_row_converter
-from stagelang.records.readers import InputError, Row, Table, format_of, open_table
+from stagelang.records.readers import (
+    InputError,
+    Row,
+    Table,
+    format_of,
+    json_line,
+    open_table,
+)
 from stagelang.verdicts import Unmet
 from stagelang.warehouse import MissingExtraError
 
@@ -103,6 +125,11 @@ _ROW = "stagelang_row"
 _CLEAN = "stagelang_clean"
 _KEY = "stagelang_key"
 _REPEATED = "stagelang_repeated"
+_DATE_VALUE = "stagelang_date_{}"
+_LINE = "stagelang_line"
+_KIND = "stagelang_kind_{}"
+_TEXT = "stagelang_text_{}"
+_OBJECT = "stagelang_object"
 
 
 class DuckdbUnavailable(StagelangError):
@@ -162,7 +189,8 @@ class DuckdbChecker(Checker):
                 reason = self._unsuitable(table, several=len(names) > 1)
                 if reason is None:
                     try:
-                        left = _FileRun(self, table).run()
+                        run = _JsonLinesRun if table.format == "jsonl" else _FileRun
+                        left = run(self, table).run()
                     except DuckdbUnavailable as error:
                         reason = str(error)
                     else:
@@ -281,8 +309,16 @@ class DuckdbChecker(Checker):
             return "the duckdb and sqlglot packages are not installed (the sql extra)"
         if table.name == "-":
             return "standard input is read by the Python engine"
-        if table.format not in ("csv", "tsv") or table.columns is None:
-            return "DuckDB checks CSV and TSV exports; JSON is read by the Python engine"
+        if table.format == "json":
+            return (
+                "DuckDB checks CSV, TSV and JSON Lines; a JSON array is read by the Python engine"
+            )
+        if table.format == "jsonl" and self.dates:
+            return "the stage history of JSON records is read by the Python engine"
+        if table.format == "jsonl" and self.engine == "auto":
+            # Measured on 300,000 records: 4.4 s on DuckDB against 4.9 s in Python, too close
+            # to be worth a second engine by default.
+            return "JSON Lines are about as quick in Python"
         if self.engine == "auto" and os.path.getsize(table.name) < self.threshold:
             return f"the file is under {self.threshold:,} bytes, where Python is as quick"
         if several and self.duplicate_ids:
@@ -290,8 +326,6 @@ class DuckdbChecker(Checker):
                 "an id may repeat across several exports, which the Python engine checks "
                 "(--no-duplicate-ids lets DuckDB check each file)"
             )
-        if self.reads_history(table):
-            return "the policy checks stage history (entered dates), which the Python engine reads"
         policy = self.policy.checked
         if policy.id_field is not None and policy.fields[policy.id_field].type != types.STRING:
             return "the id field is not text, and repeated ids are found by the Python engine"
@@ -347,7 +381,14 @@ class _FileRun:
         self.table = table
         self.policy = checker.policy.checked
         self.bindings = _bindings(checker, table)
-        self.positions = sorted({b.position for b in self.bindings})
+        # The ladder stages the export dates (`entered from`, or a preset's columns), and the
+        # position of each one's column.
+        dated = _dated_stages(checker, table)
+        ladder = {stage.name for stage in self.policy.stages}
+        self.dated = [(stage, position) for stage, position in dated if stage in ladder]
+        # Every date cell goes back to Python with its record, the outcomes' included.
+        bound = {b.position for b in self.bindings}
+        self.positions = sorted(bound | {position for _, position in dated})
         self.total = 0
 
     def run(self) -> Iterator[_Left]:
@@ -416,11 +457,15 @@ class _FileRun:
         today = self.checker.as_of or runtime.today_utc()
         judgement = Judgement(self.policy, "duckdb", today, "TIMESTAMPTZ")
         cells = [_CELL.format(position) for position in self.positions]
+        # What goes back to Python for a record left to it: its cells (its line, for JSON).
+        passed = self._passed(cells)
+        extra = [name for name in passed if name not in cells] + self._helpers()
 
         numbered = self._numbered(path, cells)
         typed = exp.select(
-            *_columns([_ROW, *cells]),
+            *_columns([_ROW, *cells, *extra]),
             *self._typed_values(),
+            *self._dates(),
             exp.alias_(self._key(), _KEY, quoted=True),
         ).from_(_name("stagelang_cells"))
         key = exp.column(_KEY, quoted=True)
@@ -431,13 +476,17 @@ class _FileRun:
             .group_by(key.copy())
             .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
         )
-        values = _unique_names([b.field.column for b in self.bindings])
+        dates = [_DATE_VALUE.format(index) for index in range(len(self.dated))]
+        values = _unique_names([b.field.column for b in self.bindings]) + dates
         is_repeated = exp.Not(
             this=exp.Is(this=exp.column(_KEY, table="r", quoted=True), expression=exp.null())
         )
         marked = (
             exp.select(
-                *(exp.column(name, table="t", quoted=True) for name in [_ROW, *cells, *values]),
+                *(
+                    exp.column(name, table="t", quoted=True)
+                    for name in [_ROW, *cells, *extra, *values]
+                ),
                 exp.alias_(self._clean(), _CLEAN, quoted=True),
                 exp.alias_(is_repeated, _REPEATED, quoted=True),
             )
@@ -453,12 +502,14 @@ class _FileRun:
         )
         judged = judgement.judged(
             exp.alias_(marked.subquery(), "stagelang_marked", quoted=True),
-            carry=[_ROW, *cells, _CLEAN, _REPEATED],
+            carry=[_ROW, *passed, _CLEAN, _REPEATED, *dates],
         )
 
         rank = exp.column("stagelang_rank", quoted=True)
         sound = exp.and_(
-            exp.column(_CLEAN, quoted=True), exp.Not(this=exp.column(_REPEATED, quoted=True))
+            exp.column(_CLEAN, quoted=True),
+            exp.Not(this=exp.column(_REPEATED, quoted=True)),
+            self._quiet_history(rank),
         )
         settled = exp.and_(exp.column(CONFORMS, quoted=True), sound.copy())
 
@@ -501,7 +552,7 @@ class _FileRun:
                     any_value(when_settled(exp.Literal.number(0), mask), f"unmet{i}")
                     for i, mask in enumerate(masks)
                 ),
-                *(any_value(self._returned(name), name) for name in cells),
+                *(any_value(self._returned(name), name) for name in passed),
             )
             .from_(exp.alias_(judged.subquery(), "stagelang_judged", quoted=True))
             .group_by(*(exp.Literal.number(i + 1) for i in range(len(keys))))
@@ -526,6 +577,14 @@ class _FileRun:
             _read_csv(path, width, self.table.format)
         )
 
+    def _passed(self, cells: list[str]) -> list[str]:
+        """The columns that go back to Python with a record left to it."""
+        return cells
+
+    def _helpers(self) -> list[str]:
+        """Columns `_numbered` adds for `_value` and `_plain` to read, computed once a row."""
+        return []
+
     def _returned(self, cell: str) -> exp.Expr:
         """A cell as it goes back to Python: as Python's csv module reads an empty cell, "",
         where DuckDB has NULL."""
@@ -544,6 +603,67 @@ class _FileRun:
                 typed = self._value(binding, _cell(binding))
                 values.append(exp.alias_(typed, binding.field.column, quoted=True))
         return values
+
+    def _dates(self) -> list[exp.Expr]:
+        """Each dated stage's entered date, as the Python engine reads a date-entered cell."""
+        from sqlglot import exp
+
+        return [
+            exp.alias_(
+                exp.TryCast(
+                    this=exp.column(_CELL.format(position), quoted=True),
+                    to=exp.DataType.build("TIMESTAMPTZ"),
+                ),
+                _DATE_VALUE.format(index),
+                quoted=True,
+            )
+            for index, (_, position) in enumerate(self.dated)
+        ]
+
+    def _quiet_history(self, rank: exp.Expr) -> exp.Expr:
+        """TRUE for a record whose entered dates surely give no finding (SL510 to SL517).
+
+        The test is stricter than the Python engine's rules, never looser: a record on the
+        ladder with a date for every dated stage it reached, in order, none for the stages
+        above it, and a stay in its stage within the shortest stay the policy expects there
+        in any segment. Any other record (an outcome's, one skipping a stage, a stay that may
+        be too long) is judged by the Python engine.
+        """
+        from sqlglot import exp
+
+        if not self.dated:
+            return exp.true()
+        checker = self.checker
+        until = dt.datetime.combine(checker.as_of or runtime.today_utc(), dt.time(), dt.UTC)
+        stages = self.policy.stages
+        when = {
+            name: exp.column(_DATE_VALUE.format(index), quoted=True)
+            for index, (name, _) in enumerate(self.dated)
+        }
+        ifs = []
+        for stage in stages:
+            reached = [s.name for s in stages[: stage.rank + 1] if s.name in when]
+            above = [s.name for s in stages[stage.rank + 1 :] if s.name in when]
+            tests: list[exp.Expr] = [_known(when[name]) for name in reached]
+            tests += [
+                exp.LTE(this=when[first].copy(), expression=when[second].copy())
+                for first, second in itertools.pairwise(reached)
+            ]
+            tests += [exp.Is(this=when[name].copy(), expression=exp.null()) for name in above]
+            limits = [limit for limit in (stage.dwell, *dict(stage.segment_dwell).values())]
+            shortest = min((limit.days for limit in limits if limit is not None), default=None)
+            if shortest is not None and stage.name in when:
+                # Stalled when (until - entered).days > the limit, that is when entered is
+                # at or before until - (limit + 1) days.
+                cutoff = until - dt.timedelta(days=shortest + 1)
+                earliest = exp.cast(exp.Literal.string(cutoff.isoformat()), "TIMESTAMPTZ")
+                tests.append(exp.GT(this=when[stage.name].copy(), expression=earliest))
+            quiet = exp.and_(*tests) if tests else exp.true()
+            ifs.append(
+                exp.If(this=exp.EQ(this=rank.copy(), expression=exp.Literal.number(stage.rank)),
+                       true=quiet)
+            )  # fmt: skip
+        return exp.Coalesce(this=exp.Case(ifs=ifs, default=exp.false()), expressions=[exp.false()])
 
     def _value(self, binding: _Binding, cell: exp.Expr) -> exp.Expr:
         """The field's value from its cell (a cell of text, in a CSV file)."""
@@ -565,6 +685,11 @@ class _FileRun:
             test = self._plain(binding, _cell(binding, "t"))
             if test is not None:
                 tests.append(test)
+        pattern = _datetime_pattern(self.checker.timezone)
+        for _, position in self.dated:
+            cell = exp.column(_CELL.format(position), table="t", quoted=True)
+            missing = exp.Is(this=cell.copy(), expression=exp.null())
+            tests.append(exp.or_(missing, _matches(cell, pattern)))
         if not tests:
             return exp.true()
         return exp.Coalesce(this=exp.paren(exp.and_(*tests)), expressions=[exp.false()])
@@ -698,6 +823,232 @@ def _bits(names: Sequence[str]) -> exp.Expr:
     for term in terms[1:]:
         total = exp.Add(this=total, expression=term)
     return exp.cast(total, "BIGINT")
+
+
+class _JsonLinesRun(_FileRun):
+    """Judges one JSON Lines export on DuckDB. DuckDB reads each line as text and takes each
+    field's value out of it by its key; a value is read in SQL only when its JSON kind is one
+    the Python engine reads alike (text for text; true/false; whole numbers; decimals with at
+    most nine places; text in the plain forms of a CSV cell), and the line is an object without
+    a repeated key. A record left to Python is its line, read as the Python reader reads it."""
+
+    def __init__(self, checker: DuckdbChecker, table: Table) -> None:
+        self.checker = checker
+        self.table = table
+        self.policy = checker.policy.checked
+        self.keys = _unique_names([f.column for f in self.policy.fields.values()])
+        self.bindings = [
+            _Binding(name, declared, self.keys.index(declared.column))
+            for name, declared in self.policy.fields.items()
+        ]
+        self.dated = []
+        self.positions = list(range(len(self.keys)))
+        self.total = 0
+
+    def _numbered(self, path: str, cells: list[str]) -> exp.Select:
+        from sqlglot import exp
+
+        line = exp.column(_LINE, quoted=True)
+        valid = exp.Anonymous(this="json_valid", expressions=[line.copy()])
+        # One parse of the line for every value: json_extract with a list of paths.
+        pointers = exp.Array(
+            expressions=[
+                exp.Literal.string("/" + key.replace("~", "~0").replace("/", "~1"))
+                for key in self.keys
+            ]
+        )
+        extracted = exp.Anonymous(this="json_extract", expressions=[line.copy(), pointers])
+        keys = exp.Anonymous(this="json_keys", expressions=[line.copy()])
+        guarded_values = exp.Case(ifs=[exp.If(this=valid.copy(), true=extracted)])
+        guarded_keys = exp.Case(ifs=[exp.If(this=valid, true=keys)])
+        parsed = exp.select(
+            _row_number(),
+            line.copy(),
+            exp.alias_(guarded_values, "stagelang_values", quoted=True),
+            exp.alias_(guarded_keys, "stagelang_keys", quoted=True),
+        ).from_(_read_lines(path))
+
+        values = exp.column("stagelang_values", quoted=True)
+        columns: list[exp.Expr] = [exp.column(_ROW, quoted=True), exp.column(_LINE, quoted=True)]
+        for index, cell in enumerate(cells):
+            # list_extract counts from 1 (sqlglot would shift a bracket's index itself).
+            value = exp.Anonymous(
+                this="list_extract", expressions=[values.copy(), exp.Literal.number(index + 1)]
+            )
+            columns.append(exp.alias_(value, cell, quoted=True))
+            columns.append(exp.alias_(_json_type(value), _KIND.format(index), quoted=True))
+            columns.append(exp.alias_(_json_text(value), _TEXT.format(index), quoted=True))
+        # A JSON object (its text starts with "{") with no key twice: DuckDB reads the first
+        # value of a repeated key where Python keeps the last.
+        listed = exp.column("stagelang_keys", quoted=True)
+        distinct = exp.Anonymous(this="list_distinct", expressions=[listed.copy()])
+        starts = exp.Anonymous(
+            this="starts_with",
+            expressions=[exp.Trim(this=exp.column(_LINE, quoted=True)), exp.Literal.string("{")],
+        )
+        one_object = exp.and_(
+            starts,
+            exp.EQ(
+                this=exp.Anonymous(this="len", expressions=[listed]),
+                expression=exp.Anonymous(this="len", expressions=[distinct]),
+            ),
+        )
+        known = exp.Coalesce(this=one_object, expressions=[exp.false()])
+        columns.append(exp.alias_(known, _OBJECT, quoted=True))
+        return exp.select(*columns).from_(parsed.subquery("stagelang_parsed"))
+
+    def _helpers(self) -> list[str]:
+        names = [_OBJECT]
+        for index in range(len(self.keys)):
+            names += [_KIND.format(index), _TEXT.format(index)]
+        return names
+
+    def _passed(self, cells: list[str]) -> list[str]:
+        return [_LINE]
+
+    def _returned(self, cell: str) -> exp.Expr:
+        from sqlglot import exp
+
+        return exp.column(cell, quoted=True)
+
+    def _value(self, binding: _Binding, cell: exp.Expr) -> exp.Expr:
+        from sqlglot import exp
+
+        kind = exp.column(_KIND.format(binding.position), quoted=True)
+        text = exp.column(_TEXT.format(binding.position), quoted=True)
+        declared = binding.field
+        name = declared.type.name
+        ifs = [exp.If(this=_is_kind(kind, "VARCHAR"), true=_typed(declared, text))]
+        if declared.type == types.BOOL:
+            ifs.append(exp.If(this=_is_kind(kind, "BOOLEAN"), true=exp.cast(cell, "BOOLEAN")))
+        elif name in ("int", "decimal") and not declared.type.is_list:
+            whole = exp.cast(exp.TryCast(this=text.copy(), to=exp.DataType.build("BIGINT")),
+                             _sql_type(declared.type))  # fmt: skip
+            ifs.append(exp.If(this=_is_kind(kind, "BIGINT", "UBIGINT"), true=whole))
+            if name == "decimal":
+                number = exp.TryCast(
+                    this=exp.cast(cell.copy(), "VARCHAR"), to=exp.DataType.build("DECIMAL(38, 9)")
+                )
+                ifs.append(exp.If(this=_is_kind(kind, "DOUBLE"), true=number))
+        return exp.Case(ifs=ifs)
+
+    def _plain(self, binding: _Binding, cell: exp.Expr) -> exp.Expr | None:
+        from sqlglot import exp
+
+        kind = exp.column(_KIND.format(binding.position), table="t", quoted=True)
+        text = exp.column(_TEXT.format(binding.position), table="t", quoted=True)
+        declared = binding.field
+        name = declared.type.name
+        missing = exp.or_(exp.Is(this=cell.copy(), expression=exp.null()), _is_kind(kind, "NULL"))
+        text_test = _plain(declared, text, self.checker.timezone)
+        as_text = _is_kind(kind, "VARCHAR")
+        if text_test is not None:
+            as_text = exp.and_(as_text, exp.paren(text_test))
+        tests = [missing, as_text]
+        if declared.type.is_list and declared.type.item != types.STRING:
+            tests = [missing]
+        elif declared.type == types.BOOL:
+            tests.append(_is_kind(kind, "BOOLEAN"))
+        elif name == "int" and not declared.type.is_list:
+            whole = exp.Not(this=exp.Is(
+                this=exp.TryCast(this=_json_text(cell), to=exp.DataType.build("BIGINT")),
+                expression=exp.null()))  # fmt: skip
+            tests.append(exp.and_(_is_kind(kind, "BIGINT", "UBIGINT"), whole))
+        elif name == "decimal" and not declared.type.is_list:
+            whole = exp.Not(this=exp.Is(
+                this=exp.TryCast(this=_json_text(cell), to=exp.DataType.build("BIGINT")),
+                expression=exp.null()))  # fmt: skip
+            tests.append(exp.and_(_is_kind(kind, "BIGINT", "UBIGINT"), whole))
+            written = exp.cast(cell.copy(), "VARCHAR")
+            tests.append(exp.and_(_is_kind(kind, "DOUBLE"), _matches(written, _DECIMAL)))
+        return exp.or_(*tests)
+
+    def _text(self, binding: _Binding) -> exp.Expr:
+        from sqlglot import exp
+
+        return exp.column(_TEXT.format(binding.position), quoted=True)
+
+    def _clean(self) -> exp.Expr:
+        """Also: the line is one JSON object, with no key twice."""
+        from sqlglot import exp
+
+        one_object = exp.column(_OBJECT, table="t", quoted=True)
+        return exp.and_(one_object, super()._clean())
+
+    def _left(self, path: str, result: Any, first: tuple[Any, ...] | None) -> Iterator[_Left]:
+        """The records left for Python, each its line read as the Python reader reads it."""
+        segments = len(self.policy.segments)
+        masks = (len(criteria_of(self.policy)) + 61) // 62
+        judged_at = 4 + segments
+        skip = judged_at + 1 + masks
+        rows = self.rows
+
+        def left_records() -> Iterator[_Left]:
+            if first is None:
+                return
+            for row in itertools.chain((first,), rows):
+                record = json_line(row[0], row[skip] or "")
+                if record is None:
+                    continue  # a blank line, which is no record
+                flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
+                unmet = _unmet_indexes(row[judged_at + 1 : skip])
+                yield _Left(record, bool(row[judged_at]), row[1], flags, unmet)
+
+        left = left_records()
+        if _lines_in(path) == self.total:
+            return left
+        return iter(self._read_by_python(list(left)))
+
+
+def _read_lines(path: str) -> exp.Expr:
+    """Each line of the file as one text value (JSON text never holds a raw control
+    character, so the separator U+0001 does not split it)."""
+    from sqlglot import exp
+
+    def option(name: str, value: exp.Expr) -> exp.Expr:
+        return exp.EQ(this=exp.column(name), expression=value)
+
+    columns = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(this=exp.Literal.string(_LINE), expression=exp.Literal.string("VARCHAR"))
+        ]
+    )
+    return exp.Anonymous(
+        this="read_csv",
+        expressions=[
+            exp.Literal.string(path),
+            option("columns", columns),
+            option("header", exp.false()),
+            option("delim", exp.Literal.string("\x01")),
+            option("quote", exp.Literal.string("")),
+            option("escape", exp.Literal.string("")),
+            option("auto_detect", exp.false()),
+            option("strict_mode", exp.true()),
+        ],
+    )
+
+
+def _json_type(value: exp.Expr) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.Anonymous(this="json_type", expressions=[value.copy()])
+
+
+def _json_text(value: exp.Expr) -> exp.Expr:
+    """A JSON string's text (a number's or a flag's written form for other kinds); empty text
+    is NULL, as an empty CSV cell is, and as the Python coercers read it."""
+    from sqlglot import exp
+
+    text = exp.Anonymous(
+        this="json_extract_string", expressions=[value.copy(), exp.Literal.string("$")]
+    )
+    return exp.Nullif(this=text, expression=exp.Literal.string(""))
+
+
+def _is_kind(kind: exp.Expr, *names: str) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.In(this=kind.copy(), expressions=[exp.Literal.string(n) for n in names])
 
 
 class _ParquetRun(_FileRun):
@@ -889,6 +1240,27 @@ def _native_plain(declared: Field, cell: exp.Expr, kind: str, zone: dt.tzinfo) -
         # Read in --timezone by Python; DuckDB here reads them in UTC.
         return missing
     return None
+
+
+def _dated_stages(checker: Checker, table: Table) -> list[tuple[str, int]]:
+    """The stages and outcomes whose entered dates the export has, with their columns'
+    positions."""
+    if not checker.dates or table.format == "parquet" or table.columns is None:
+        return []
+    positions = column_positions(table.columns)
+    found = checker.dates.found(lambda column: find_column(positions, column))
+    dated = []
+    for stage, column in found.items():
+        position = find_column(positions, column)
+        if position is not None:
+            dated.append((stage, position))
+    return dated
+
+
+def _known(value: exp.Expr) -> exp.Expr:
+    from sqlglot import exp
+
+    return exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
 
 
 def _numbered_as_lines(left: Iterator[_Left]) -> Iterator[_Left]:

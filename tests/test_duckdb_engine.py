@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_compiled_vs_interpreted import FIELDS, TODAY, conditions
+from test_compiled_vs_interpreted import FIELDS, HEADER, TODAY, conditions
 from test_compiled_vs_interpreted import records as typed_records
 from test_sql_vs_python import LADDER, PARTS
 
@@ -134,9 +134,11 @@ def findings_and_summary(checker: Checker, path: Path) -> tuple[list[Any], dict[
     return found, summary
 
 
-def both_engines(policy: Policy, path: Path, **options: Any) -> tuple[Any, Any, str]:
-    python = findings_and_summary(Checker(policy, as_of=TODAY, **options), path)
-    duckdb_checker = DuckdbChecker(policy, as_of=TODAY, **options)
+def both_engines(
+    policy: Policy, path: Path, as_of: dt.date = TODAY, **options: Any
+) -> tuple[Any, Any, str]:
+    python = findings_and_summary(Checker(policy, as_of=as_of, **options), path)
+    duckdb_checker = DuckdbChecker(policy, as_of=as_of, **options)
     on_duckdb = findings_and_summary(duckdb_checker, path)
     return python, on_duckdb, duckdb_checker.summary.engine
 
@@ -163,6 +165,100 @@ def test_the_blanks_sql_strips_are_those_python_strips() -> None:
 
     every_blank = {chr(code) for code in range(0x110000) if chr(code).isspace()}
     assert set(_SPACE_CHARACTERS) == every_blank
+
+
+HISTORY = HEADER + (
+    'segment jp: s1 == "JP"\n'
+    "stage A\n"
+    '  entered from "entered_a"\n'
+    "  exit when {exit_a}\n"
+    "stage B requires {entry_b}\n"
+    '  entered from "entered_b"\n'
+    "  allow skip\n"
+    "  expect dwell <= 3d\n"
+    "  in jp expect dwell <= 6d\n"
+    "stage C requires {entry_c}\n"
+    '  entered from "entered_c"\n'
+    "  allow back to A\n"
+    "  in jp expect dwell <= 2d\n"
+    "stage D\n"
+    '  entered from "entered_d"\n'
+    "outcome lost\n"
+    '  values "Closed Lost"\n'
+    '  entered from "entered_lost"\n'
+    "  requires {lost}\n"
+)
+ENTERED = ["entered_a", "entered_b", "entered_c", "entered_d", "entered_lost"]
+# Entered dates around TODAY (2026-01-10): plain ones SQL reads, and others Python reads.
+DATES = [
+    "2026-01-01",
+    "2026-01-04",
+    "2026-01-06T12:00:00Z",
+    "2026-01-07",
+    "2026-01-08T00:00:00Z",
+    "2026-01-09",
+    "2026-01-10T09:00:00+00:00",
+    "2026/01/05",
+    "2026年1月3日",
+    "2026-01-07T10:00:00+09:00",
+    "not a date",
+]
+
+
+@settings(max_examples=120)
+@given(
+    st.fixed_dictionaries({key: conditions for key in ("exit_a", "entry_b", "entry_c", "lost")}),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "record_id": st.sampled_from(IDS[:6]),
+                "lifecycle_stage": st.sampled_from(["a", "B", "c", "d", "closed lost", "zz"]),
+                **{name: cells_of(kind) for name, kind in FIELDS.items()},
+                **{column: st.one_of(st.just(""), st.sampled_from(DATES)) for column in ENTERED},
+            }
+        ),
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_stage_history_gives_the_findings_of_the_python_engine(
+    parts: dict[str, str], records: list[dict[str, str]], ordered: bool
+) -> None:
+    policy = stagelang.loads(HISTORY.format(**parts), "history.stage")
+    columns = ["record_id", "lifecycle_stage", *FIELDS, *ENTERED]
+    if ordered:
+        # Mostly in order, as real exports are: each dated stage no earlier than the one below.
+        for record in records:
+            dated = [c for c in ENTERED[:4] if record[c] in DATES[:7]]
+            for column, day in zip(dated, sorted(record[c] for c in dated), strict=True):
+                record[column] = day
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(columns)
+            writer.writerows([record[column] for column in columns] for record in records)
+        python, on_duckdb, engine = both_engines(policy, path)
+
+    assert on_duckdb == python
+    assert engine == "duckdb"
+
+
+def test_stage_history_of_the_bundled_example_is_the_python_engines(tmp_path: Path) -> None:
+    policy = stagelang.load(ROOT / "policies" / "japan.stage")
+    # The bundled example without its unreadable rows, so that DuckDB reads it all.
+    lines = (ROOT / "examples" / "contacts.csv").read_text(encoding="utf-8").splitlines()
+    width = next(csv.reader([lines[0]])).__len__()
+    readable = [line for line in lines if len(next(csv.reader([line]))) == width]
+    export = tmp_path / "contacts.csv"
+    export.write_text("\n".join(readable) + "\n", encoding="utf-8")
+
+    python, on_duckdb, engine = both_engines(policy, export, as_of=dt.date(2026, 12, 31))
+
+    assert on_duckdb == python
+    assert engine == "duckdb"
+    codes = {finding[3] for finding in python[0]}
+    assert "SL517" in codes  # stalled records, found by the Python engine for DuckDB
 
 
 def plain_export(folder: Path, records: list[dict[str, str]], name: str = "export.csv") -> Path:
@@ -220,6 +316,8 @@ def test_records_that_conform_are_counted_without_findings(tmp_path: Path) -> No
     assert engine == "duckdb"
     assert on_duckdb == python == ([], on_duckdb[1])
     assert on_duckdb[1]["by_stage"]["A"] == {"records": 50, "conforming": 50, "not_conforming": 0}
+    # Nothing came back to Python: DuckDB read every cell and judged every record.
+    assert list(DuckdbChecker(policy, as_of=TODAY).check_files([str(path)])) == []
 
 
 def test_a_ragged_row_sends_the_file_to_the_python_engine(
@@ -239,11 +337,11 @@ def test_a_ragged_row_sends_the_file_to_the_python_engine(
     assert "checked with the Python engine" in caplog.text
 
 
-def test_json_lines_are_read_by_the_python_engine(tmp_path: Path) -> None:
+def test_a_json_array_is_read_by_the_python_engine(tmp_path: Path) -> None:
     policy = stagelang.loads(LADDER_POLICY, "ladder.stage")
-    path = tmp_path / "export.jsonl"
+    path = tmp_path / "export.json"
     path.write_text(
-        json.dumps({"record_id": "1", "lifecycle_stage": "B", "b1": False}) + "\n",
+        json.dumps([{"record_id": "1", "lifecycle_stage": "B", "b1": False}]),
         encoding="utf-8",
     )
 
@@ -284,7 +382,8 @@ def test_auto_takes_duckdb_from_the_threshold_on(tmp_path: Path) -> None:
     assert results[0][0].findings == results[1][0].findings
 
 
-def test_stage_history_columns_keep_the_python_engine() -> None:
+def test_a_file_duckdb_cannot_split_goes_to_the_python_engine() -> None:
+    # The bundled example holds a ragged row on purpose.
     policy = stagelang.load(ROOT / "policies" / "japan.stage")
     export = ROOT / "examples" / "contacts.csv"
 
@@ -499,3 +598,93 @@ def test_the_python_engine_sends_parquet_to_duckdb(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "only stagelang check's DuckDB engine reads" in result.stderr
+
+
+# JSON Lines ----------------------------------------------------------------------------------
+
+JSON_VALUES: dict[str, list[Any]] = {
+    "bool": [True, False, "true", "はい", "maybe", 1, 0, 2],
+    "int": [3, -2, 0, "4", " 4", "１２", 2.0, 2.5, 18446744073709551616, True],
+    "decimal": [0.5, 1.0, -1.5, 2, "2.25", "1,200.50", 1e-12, 1e2, 12345678901234567890],
+    "string": ["JP", "US", " JP", "J\tP", "", "  ", 7, 1.5, False],
+    "list<string>": ["JP;US", ["JP", "US"], [], ["JP", None], " US"],
+    "list<int>": ["1;2", [1, 2], [], "x"],
+    "date": ["2026-01-07", "2026/01/07", "2026年1月7日", 1767780000000, "bad"],
+    "datetime": ["2026-01-07T10:00:00Z", "2026-01-07 10:00:00", 1767780000000, "2026-01-07"],
+}
+JSON_SHAPES = [
+    None,  # a plain object
+    "blank",
+    "not json",
+    "a list",
+    "repeated key",
+    "bom",
+]
+
+
+@st.composite
+def json_records(draw: st.DrawFn) -> str:
+    record: dict[str, Any] = {
+        "record_id": draw(st.sampled_from(["1", "2", "3", " 1", 4, ""])),
+        "lifecycle_stage": draw(st.sampled_from(STAGES)),
+    }
+    for name, kind in FIELDS.items():
+        choice = draw(st.sampled_from(["absent", "null", "value", "value"]))
+        if choice == "null":
+            record[name] = None
+        elif choice == "value":
+            record[name] = draw(st.sampled_from(JSON_VALUES[kind]))
+    text = json.dumps(record, ensure_ascii=draw(st.booleans()))
+    shape = draw(st.sampled_from(JSON_SHAPES + [None] * 6))
+    if shape == "blank":
+        return "  "
+    if shape == "not json":
+        return text[:-1]
+    if shape == "a list":
+        return json.dumps([record["record_id"]])
+    if shape == "repeated key":
+        return text[:-1] + ', "lifecycle_stage": "C"}'
+    if shape == "bom":
+        return "\ufeff" + text
+    return text
+
+
+@settings(max_examples=150)
+@given(
+    st.fixed_dictionaries({key: conditions for key in PARTS}),
+    st.lists(json_records(), max_size=12),
+    st.sampled_from(["\n", "\r\n"]),
+    st.sampled_from(["utf-8", "cp932"]),
+)
+def test_json_lines_give_the_findings_of_the_python_engine(
+    parts: dict[str, str], lines: list[str], line_end: str, encoding: str
+) -> None:
+    policy = stagelang.loads(LADDER.format(**parts), "ladder.stage")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.jsonl"
+        try:
+            path.write_bytes("".join(line + line_end for line in lines).encode(encoding))
+        except UnicodeEncodeError:
+            return  # a character cp932 cannot hold; UTF-8 writes it
+        python, on_duckdb, engine = both_engines(policy, path)
+
+    assert on_duckdb == python
+    assert engine == "duckdb"
+
+
+def test_plain_json_lines_that_conform_are_settled_in_duckdb(tmp_path: Path) -> None:
+    policy = stagelang.loads(LADDER_POLICY, "ladder.stage")
+    path = tmp_path / "export.jsonl"
+    lines = [
+        json.dumps({"record_id": str(n), "lifecycle_stage": "B", "b1": True, "i1": 1})
+        for n in range(20)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    checker = DuckdbChecker(policy, as_of=TODAY)
+
+    results = list(checker.check_files([str(path)]))
+
+    # Nothing came back to Python: DuckDB read every value and judged every record.
+    assert results == []
+    assert checker.summary.conforming == 20
+    assert checker.summary.engine == "duckdb"

@@ -240,18 +240,23 @@ def _json_lines(
 ) -> Iterator[Row]:
     with _decoding(name, binary, encoding, None):
         for line, content in enumerate(text, start=1):
-            stripped = content.strip().lstrip("\ufeff")
-            if not stripped:
-                continue
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError as error:
-                yield Row(line, None, f"not valid JSON: {error.msg} (column {error.colno})")
-                continue
-            if not isinstance(value, dict):
-                yield Row(line, None, f"expected a JSON object {{...}}, found {_json_kind(value)}")
-                continue
-            yield Row(line, value)
+            row = json_line(line, content)
+            if row is not None:
+                yield row
+
+
+def json_line(line: int, content: str) -> Row | None:
+    """One line of a JSON Lines file as a record, or None for a blank line."""
+    stripped = content.strip().lstrip("\ufeff")
+    if not stripped:
+        return None
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError as error:
+        return Row(line, None, f"not valid JSON: {error.msg} (column {error.colno})")
+    if not isinstance(value, dict):
+        return Row(line, None, f"expected a JSON object {{...}}, found {_json_kind(value)}")
+    return Row(line, value)
 
 
 def _json_array(
