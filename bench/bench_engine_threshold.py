@@ -9,7 +9,7 @@ and interleaved rounds of alternating order. Process start, imports (DuckDB and 
 the DuckDB engine) and writing the findings are all counted: that is what `--engine auto`
 has to weigh. Prints the median wall time of each engine per size, their ratio, and the
 smallest measured file size from which DuckDB was quicker; `AUTO_THRESHOLD_BYTES` in
-stagelang/duckdb_engine.py is set from it.
+stagelang/duckdb_engine/__init__.py is set from it.
 """
 
 from __future__ import annotations

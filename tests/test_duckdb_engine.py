@@ -161,10 +161,10 @@ def test_duckdb_engine_gives_the_findings_of_the_python_engine(
 
 
 def test_the_blanks_sql_strips_are_those_python_strips() -> None:
-    from stagelang.duckdb_engine import _SPACE_CHARACTERS
+    from stagelang.duckdb_engine.cells import SPACE_CHARACTERS
 
     every_blank = {chr(code) for code in range(0x110000) if chr(code).isspace()}
-    assert set(_SPACE_CHARACTERS) == every_blank
+    assert set(SPACE_CHARACTERS) == every_blank
 
 
 HISTORY = HEADER + (
