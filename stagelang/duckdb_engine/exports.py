@@ -9,7 +9,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -457,41 +457,47 @@ class ExportRun:
     def _left(self, path: str, result: Any, first: tuple[Any, ...] | None) -> Iterator[LeftRecord]:
         """The records left for Python, in file order, with the lines the Python reader gives."""
         width = len(self.table.columns or [])
-        segments = len(self.policy.segments)
-        masks = (len(criteria_of(self.policy)) + 61) // 62
-        judged_at = 4 + segments
-        skip = judged_at + 1 + masks
-        positions = self.positions
-        rows = self.rows
-
         # Where each column of the export is among the cells the query returns (-1: not read).
-        place = {position: index for index, position in enumerate(positions)}
+        place = {position: index for index, position in enumerate(self.positions)}
         slots = [place.get(column, -1) for column in range(width)]
         every_column = slots == list(range(width))
-        unmet_of: dict[tuple[int, ...], list[int]] = {}
 
-        def left_records() -> Iterator[LeftRecord]:
-            if first is None:
-                return
-            for row in itertools.chain((first,), rows):
-                values = row[skip:]
-                if every_column:
-                    cells = list(values)
-                else:
-                    cells = [values[slot] if slot >= 0 else "" for slot in slots]
-                flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
-                masks = row[judged_at + 1 : skip]
-                unmet = unmet_of.get(masks)
-                if unmet is None:
-                    unmet = unmet_of[masks] = unmet_indexes(masks)
-                yield LeftRecord(Row(row[0], cells), bool(row[judged_at]), row[1], flags, unmet)
+        def row_of(number: int, values: tuple[Any, ...]) -> Row:
+            if every_column:
+                return Row(number, list(values))
+            return Row(number, [values[slot] if slot >= 0 else "" for slot in slots])
 
-        left = left_records()
+        left = self._left_records(first, row_of)
         if lines_in(path) == self.total + 1:
             # The header is line 1 and record n is on line n + 1: no blank lines and no line
             # breaks inside cells. The cells DuckDB read are the ones Python would.
             return numbered_as_lines(left)
         return iter(self._read_by_python(list(left)))
+
+    def _left_records(
+        self,
+        first: tuple[Any, ...] | None,
+        row_of: Callable[[int, tuple[Any, ...]], Row | None],
+    ) -> Iterator[LeftRecord]:
+        """The result's rows of records left to Python (from `first` on), each made a Row by
+        `row_of(row number, returned values)`; a None Row (a blank line) is skipped."""
+        segments = len(self.policy.segments)
+        masks = (len(criteria_of(self.policy)) + 61) // 62
+        judged_at = 4 + segments
+        skip = judged_at + 1 + masks
+        unmet_of: dict[tuple[int, ...], list[int]] = {}
+        if first is None:
+            return
+        for row in itertools.chain((first,), self.rows):
+            record = row_of(row[0], row[skip:])
+            if record is None:
+                continue
+            flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
+            bits = row[judged_at + 1 : skip]
+            unmet = unmet_of.get(bits)
+            if unmet is None:
+                unmet = unmet_of[bits] = unmet_indexes(bits)
+            yield LeftRecord(record, bool(row[judged_at]), row[1], flags, unmet)
 
     def _read_by_python(self, wanted: list[LeftRecord]) -> list[LeftRecord]:
         """The records with the lines and cells the Python reader gives them, checking that it

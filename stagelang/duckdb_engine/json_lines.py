@@ -3,15 +3,11 @@ out by key."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from stagelang.analysis import types
-from stagelang.records.readers import (
-    Table,
-    json_line,
-)
+from stagelang.records.readers import Row, Table, json_line
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -33,11 +29,9 @@ from stagelang.duckdb_engine.exports import (
     Binding,
     ExportRun,
     LeftRecord,
-    criteria_of,
     lines_in,
     row_number_column,
     unique_names,
-    unmet_indexes,
 )
 
 
@@ -193,24 +187,11 @@ class JsonLinesRun(ExportRun):
 
     def _left(self, path: str, result: Any, first: tuple[Any, ...] | None) -> Iterator[LeftRecord]:
         """The records left for Python, each its line read as the Python reader reads it."""
-        segments = len(self.policy.segments)
-        masks = (len(criteria_of(self.policy)) + 61) // 62
-        judged_at = 4 + segments
-        skip = judged_at + 1 + masks
-        rows = self.rows
 
-        def left_records() -> Iterator[LeftRecord]:
-            if first is None:
-                return
-            for row in itertools.chain((first,), rows):
-                record = json_line(row[0], row[skip] or "")
-                if record is None:
-                    continue  # a blank line, which is no record
-                flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
-                unmet = unmet_indexes(row[judged_at + 1 : skip])
-                yield LeftRecord(record, bool(row[judged_at]), row[1], flags, unmet)
+        def row_of(number: int, values: tuple[Any, ...]) -> Row | None:
+            return json_line(number, values[0] or "")  # None for a blank line, no record
 
-        left = left_records()
+        left = self._left_records(first, row_of)
         if lines_in(path) == self.total:
             return left
         return iter(self._read_by_python(list(left)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -33,8 +32,6 @@ from stagelang.duckdb_engine.exports import (
     ExportRun,
     LeftRecord,
     cell_of,
-    criteria_of,
-    unmet_indexes,
 )
 
 
@@ -109,22 +106,11 @@ class ParquetRun(ExportRun):
     def _left(self, path: str, result: Any, first: tuple[Any, ...] | None) -> Iterator[LeftRecord]:
         """The records left for Python, as JSON records are read: values by column name."""
         names = [(self.table.columns or [])[position] for position in self.positions]
-        segments = len(self.policy.segments)
-        masks = (len(criteria_of(self.policy)) + 61) // 62
-        judged_at = 4 + segments
-        skip = judged_at + 1 + masks
-        rows = self.rows
 
-        def left_records() -> Iterator[LeftRecord]:
-            if first is None:
-                return
-            for row in itertools.chain((first,), rows):
-                cells = dict(zip(names, row[skip:], strict=True))
-                flags = tuple(bool(flag) for flag in row[2 : 2 + segments])
-                unmet = unmet_indexes(row[judged_at + 1 : skip])
-                yield LeftRecord(Row(row[0], cells), bool(row[judged_at]), row[1], flags, unmet)
+        def row_of(number: int, values: tuple[Any, ...]) -> Row:
+            return Row(number, dict(zip(names, values, strict=True)))
 
-        return left_records()
+        return self._left_records(first, row_of)
 
 
 # Parquet column types, as DuckDB names them, that hold each field type as its Python value.
