@@ -49,7 +49,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stagelang.analysis import types
 from stagelang.analysis.model import Criterion
@@ -60,6 +60,15 @@ from stagelang.checking import (
     unmet_finding,
 )
 from stagelang.compiler import runtime
+from stagelang.duckdb_engine.exports import (
+    MEMORY_LIMIT,
+    DuckdbUnavailable,
+    ExportRun,
+    LeftRecord,
+    count_failing,
+)
+from stagelang.duckdb_engine.json_lines import JsonLinesRun
+from stagelang.duckdb_engine.parquet import ParquetRun
 from stagelang.policy import Policy
 from stagelang.records.convert import RowConverter, compile_row_converter
 from stagelang.records.readers import (
@@ -71,18 +80,6 @@ from stagelang.records.readers import (
 )
 from stagelang.verdicts import Unmet
 from stagelang.warehouse import MissingExtraError
-
-if TYPE_CHECKING:
-    pass
-from stagelang.duckdb_engine.exports import (
-    MEMORY_LIMIT,
-    DuckdbUnavailable,
-    ExportRun,
-    LeftRecord,
-    count_failing,
-)
-from stagelang.duckdb_engine.json_lines import JsonLinesRun
-from stagelang.duckdb_engine.parquet import ParquetRun
 
 log = logging.getLogger("stagelang")
 
@@ -166,7 +163,7 @@ class DuckdbChecker(Checker):
             )
         run = ParquetRun(self, name)
         table = Table(name, "parquet", "utf-8", None, iter(()))
-        if self.dates and self.dates.found(lambda column: column in run.types or None):
+        if self.dates and self.dates.found(lambda column: 0 if column in run.types else None):
             log.warning(
                 "stagelang: %s: stage history (entered dates) is not checked in Parquet files",
                 name,
