@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -688,3 +689,19 @@ def test_plain_json_lines_that_conform_are_settled_in_duckdb(tmp_path: Path) -> 
     assert results == []
     assert checker.summary.conforming == 20
     assert checker.summary.engine == "duckdb"
+
+
+def test_without_the_sql_extra_auto_uses_python_and_duckdb_says_what_to_install(
+    export: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy, path = export
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if the sql extra were not installed
+    runner = CliRunner()
+
+    asked = runner.invoke(main, ["check", str(policy), str(path), "--engine", "duckdb"])
+    auto = runner.invoke(main, ["check", str(policy), str(path), "--engine", "auto"])
+
+    assert asked.exit_code == 2
+    assert "pip install 'stagelang[sql]'" in asked.stderr
+    assert auto.exit_code == 1
+    assert "with the Python engine." in auto.stdout
