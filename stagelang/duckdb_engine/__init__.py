@@ -66,6 +66,7 @@ from stagelang.duckdb_engine.exports import (
     ExportRun,
     LeftRecord,
     count_failing,
+    criteria_of,
 )
 from stagelang.duckdb_engine.json_lines import JsonLinesRun
 from stagelang.duckdb_engine.parquet import ParquetRun
@@ -119,9 +120,7 @@ class DuckdbChecker(Checker):
         self._places = [*self.policy.stages, *(outcome.name for outcome in checked.outcomes)]
         self._criteria: list[Criterion] = []
         if self.available:
-            from stagelang.compiler.sql import criteria
-
-            self._criteria = criteria(checked)
+            self._criteria = criteria_of(checked)
         if engine == "duckdb" and not self.available:
             raise MissingExtraError("duckdb and sqlglot", "sql", "--engine duckdb")
 
