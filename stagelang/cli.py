@@ -295,8 +295,9 @@ def _summary(report: LintReport) -> str:
     show_default=True,
     help="python reads records one by one; duckdb judges a CSV, TSV, JSON Lines or Parquet "
     "export in embedded DuckDB and words the findings in Python (same findings; needs the sql "
-    "extra); auto takes duckdb for CSV and TSV files of 8 MiB or more, and for Parquet, when "
-    "it is installed. The summary says which ran. See docs/scale.md.",
+    "extra); auto takes duckdb for CSV and TSV files of 8 MiB or more without stage-history "
+    "columns, and for Parquet, when it is installed. The summary says which ran. See "
+    "docs/scale.md.",
 )
 @click.option(
     "--waivers",

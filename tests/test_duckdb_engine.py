@@ -261,6 +261,11 @@ def test_stage_history_of_the_bundled_example_is_the_python_engines(tmp_path: Pa
     codes = {finding[3] for finding in python[0]}
     assert "SL517" in codes  # stalled records, found by the Python engine for DuckDB
 
+    # With stage history, auto keeps the Python engine, whatever the size of the file.
+    auto = DuckdbChecker(policy, engine="auto", threshold=0, as_of=dt.date(2026, 12, 31))
+    assert findings_and_summary(auto, export) == python
+    assert auto.summary.engine == "python"
+
 
 def plain_export(folder: Path, records: list[dict[str, str]], name: str = "export.csv") -> Path:
     layout = {"encoding": "utf-8", "line_end": "\n", "blank_line_at": None, "tsv": False}
