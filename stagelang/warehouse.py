@@ -53,14 +53,6 @@ def render_sql(
 
 # DuckDB over export files ----------------------------------------------------------------------
 
-_DUCKDB_TYPES = {
-    "bool": "BOOLEAN",
-    "int": "BIGINT",
-    "decimal": "DECIMAL(38, 9)",
-    "date": "DATE",
-    "datetime": "TIMESTAMPTZ",
-}
-
 
 @dataclass(frozen=True)
 class DuckdbResult:
@@ -117,6 +109,8 @@ def _typed_file(policy: Policy, path: str) -> Any:
     column; the path is a sqlglot literal, never pasted."""
     from sqlglot import exp
 
+    from stagelang.duckdb_engine.cells import sql_type
+
     location = exp.Literal.string(path)
     if path.lower().endswith(".parquet"):
         return exp.Anonymous(this="read_parquet", expressions=[location])
@@ -152,8 +146,8 @@ def _typed_file(policy: Policy, path: str) -> Any:
                     _nonempty("stagelang_item"),
                 ],
             )
-        elif field.type.name in _DUCKDB_TYPES:
-            typed = exp.TryCast(this=cell, to=exp.DataType.build(_DUCKDB_TYPES[field.type.name]))
+        elif field.type.name != "string":
+            typed = exp.TryCast(this=cell, to=exp.DataType.build(sql_type(field.type)))
         else:
             typed = cell
         columns.append(exp.alias_(typed, field.column, quoted=True))

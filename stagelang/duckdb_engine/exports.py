@@ -190,7 +190,7 @@ class ExportRun:
             *columns_named([ROW, *cells, *extra]),
             *self._typed_values(),
             *self._dates(),
-            exp.alias_(self._key(), KEY, quoted=True),
+            *([exp.alias_(self._key(), KEY, quoted=True)] if self._checks_ids() else []),
         ).from_(quoted_name("stagelang_cells"))
         key = exp.column(KEY, quoted=True)
         repeated = (
@@ -202,20 +202,19 @@ class ExportRun:
         )
         dates = [DATE_VALUE.format(index) for index in range(len(self.dated))]
         values = unique_names([b.field.column for b in self.bindings]) + dates
-        is_repeated = exp.Not(
-            this=exp.Is(this=exp.column(KEY, table="r", quoted=True), expression=exp.null())
-        )
-        marked = (
-            exp.select(
-                *(
-                    exp.column(name, table="t", quoted=True)
-                    for name in [ROW, *cells, *extra, *values]
-                ),
-                exp.alias_(self._clean(), CLEAN, quoted=True),
-                exp.alias_(is_repeated, REPEATED, quoted=True),
+        checks_ids = self._checks_ids()
+        is_repeated: exp.Expr = exp.false()
+        if checks_ids:
+            is_repeated = exp.Not(
+                this=exp.Is(this=exp.column(KEY, table="r", quoted=True), expression=exp.null())
             )
-            .from_(exp.alias_(quoted_name("stagelang_typed"), "t"))
-            .join(
+        marked = exp.select(
+            *(exp.column(name, table="t", quoted=True) for name in [ROW, *cells, *extra, *values]),
+            exp.alias_(self._clean(), CLEAN, quoted=True),
+            exp.alias_(is_repeated, REPEATED, quoted=True),
+        ).from_(exp.alias_(quoted_name("stagelang_typed"), "t"))
+        if checks_ids:
+            marked = marked.join(
                 exp.alias_(quoted_name("stagelang_repeated"), "r"),
                 on=exp.EQ(
                     this=exp.column(KEY, table="t", quoted=True),
@@ -223,7 +222,6 @@ class ExportRun:
                 ),
                 join_type="left",
             )
-        )
         judged = judgement.judged(
             exp.alias_(marked.subquery(), "stagelang_marked", quoted=True),
             carry=[ROW, *passed, CLEAN, REPEATED, *dates],
@@ -287,8 +285,9 @@ class ExportRun:
             # file again costs less than materializing it.
             exp.CTE(this=numbered, alias=cte_alias("stagelang_cells"), materialized=False),
             exp.CTE(this=typed, alias=cte_alias("stagelang_typed")),
-            exp.CTE(this=repeated, alias=cte_alias("stagelang_repeated")),
         ]
+        if checks_ids:
+            ctes.append(exp.CTE(this=repeated, alias=cte_alias("stagelang_repeated")))
         outer.set("with_", exp.With(expressions=ctes))
         return outer
 
@@ -374,7 +373,7 @@ class ExportRun:
                 for first, second in itertools.pairwise(reached)
             ]
             tests += [exp.Is(this=when[name].copy(), expression=exp.null()) for name in above]
-            limits = [limit for limit in (stage.dwell, *dict(stage.segment_dwell).values())]
+            limits = (stage.dwell, *dict(stage.segment_dwell).values())
             shortest = min((limit.days for limit in limits if limit is not None), default=None)
             if shortest is not None and stage.name in when:
                 # Stalled when (until - entered).days > the limit, that is when entered is
@@ -418,14 +417,15 @@ class ExportRun:
             return exp.true()
         return exp.Coalesce(this=exp.paren(exp.and_(*tests)), expressions=[exp.false()])
 
+    def _checks_ids(self) -> bool:
+        """Whether repeated ids are looked for: the policy has an id field and they are asked."""
+        return self.policy.id_field is not None and self.checker.duplicate_ids
+
     def _key(self) -> exp.Expr:
         """The record id as Python reads it (stripped, empty as missing), for repeated ids."""
         from sqlglot import exp
 
-        id_field = self.policy.id_field
-        if id_field is None or not self.checker.duplicate_ids:
-            return exp.cast(exp.null(), exp.DataType.build("UBIGINT", dialect="duckdb"))
-        binding = next(b for b in self.bindings if b.name == id_field)
+        binding = next(b for b in self.bindings if b.name == self.policy.id_field)
         key = exp.Nullif(this=python_strip(self._text(binding)), expression=exp.Literal.string(""))
         # Grouping 64-bit hashes is a third faster than grouping text. Two ids that share a
         # hash only send both records to the Python engine, which finds no repeat.
@@ -614,14 +614,23 @@ def row_number_column() -> exp.Expr:
 def read_csv_call(path: str, width: int, kind: str) -> exp.Expr:
     """DuckDB's CSV reader over the file: every column as text, named by position, split as
     Python's csv module splits it (double quotes, a doubled quote inside them)."""
+    names = [CELL.format(i) for i in range(width)]
+    delimiter = "\t" if kind == "tsv" else ","
+    return read_as_text(path, names, header=True, delimiter=delimiter, quote='"')
+
+
+def read_as_text(
+    path: str, names: list[str], *, header: bool, delimiter: str, quote: str
+) -> exp.Expr:
+    """`read_csv` with these column names, every one text, nothing guessed. A ragged row
+    stops the query, and the Python engine reads the file instead. So does a line over
+    DuckDB's limit of 2 MB (raising the limit slows every read)."""
     from sqlglot import exp
 
     columns = exp.Struct(
         expressions=[
-            exp.PropertyEQ(
-                this=exp.Literal.string(CELL.format(i)), expression=exp.Literal.string("VARCHAR")
-            )
-            for i in range(width)
+            exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string("VARCHAR"))
+            for name in names
         ]
     )
 
@@ -633,13 +642,11 @@ def read_csv_call(path: str, width: int, kind: str) -> exp.Expr:
         expressions=[
             exp.Literal.string(path),
             option("columns", columns),
-            option("header", exp.true()),
-            option("delim", exp.Literal.string("\t" if kind == "tsv" else ",")),
-            option("quote", exp.Literal.string('"')),
-            option("escape", exp.Literal.string('"')),
+            option("header", exp.Boolean(this=header)),
+            option("delim", exp.Literal.string(delimiter)),
+            option("quote", exp.Literal.string(quote)),
+            option("escape", exp.Literal.string(quote)),
             option("auto_detect", exp.false()),
-            # A ragged row stops the query, and the Python engine reads the file instead. So
-            # does a line over DuckDB's limit of 2 MB (raising the limit slows every read).
             option("strict_mode", exp.true()),
         ],
     )

@@ -30,6 +30,7 @@ from stagelang.duckdb_engine.exports import (
     ExportRun,
     LeftRecord,
     lines_in,
+    read_as_text,
     row_number_column,
     unique_names,
 )
@@ -200,29 +201,7 @@ class JsonLinesRun(ExportRun):
 def read_lines(path: str) -> exp.Expr:
     """Each line of the file as one text value (JSON text never holds a raw control
     character, so the separator U+0001 does not split it)."""
-    from sqlglot import exp
-
-    def option(name: str, value: exp.Expr) -> exp.Expr:
-        return exp.EQ(this=exp.column(name), expression=value)
-
-    columns = exp.Struct(
-        expressions=[
-            exp.PropertyEQ(this=exp.Literal.string(LINE), expression=exp.Literal.string("VARCHAR"))
-        ]
-    )
-    return exp.Anonymous(
-        this="read_csv",
-        expressions=[
-            exp.Literal.string(path),
-            option("columns", columns),
-            option("header", exp.false()),
-            option("delim", exp.Literal.string("\x01")),
-            option("quote", exp.Literal.string("")),
-            option("escape", exp.Literal.string("")),
-            option("auto_detect", exp.false()),
-            option("strict_mode", exp.true()),
-        ],
-    )
+    return read_as_text(path, [LINE], header=False, delimiter="\x01", quote="")
 
 
 def json_type(value: exp.Expr) -> exp.Expr:
